@@ -1,0 +1,1 @@
+"""Bot declarations: instructions, model choice, tools and their policies. No runtime code."""

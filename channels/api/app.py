@@ -1,0 +1,43 @@
+"""`build_api`: the REST surface as a Starlette app. No lifespan: the server that mounts it owns
+startup and shutdown of the runtime."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from channels.api.errors import EXCEPTION_HANDLERS
+from channels.api.health import HealthEndpoint
+from channels.api.openapi import openapi_document
+from channels.api.routes_bots import BotEndpoints
+from channels.api.routes_decisions import DecisionEndpoints
+from channels.api.routes_messages import MessageEndpoints
+from channels.api.routes_runs import RunEndpoints
+from channels.api.sse import StreamOptions
+from core.runtime import Runtime
+
+
+def build_api(
+    runtime: Runtime, *, max_body_bytes: int = 65536, stream: StreamOptions | None = None
+) -> Starlette:
+    runs = RunEndpoints(runtime, max_body_bytes=max_body_bytes, stream=stream or StreamOptions())
+    decisions = DecisionEndpoints(runtime, max_body_bytes=max_body_bytes)
+    health = HealthEndpoint(runtime.store.db)
+    document = json.dumps(openapi_document(), separators=(",", ":")).encode()
+
+    async def openapi(request: Request) -> Response:
+        return Response(document, media_type="application/json")
+
+    routes = [
+        *runs.routes(),
+        *decisions.routes(),
+        *BotEndpoints(runtime).routes(),
+        *MessageEndpoints(runtime).routes(),
+        Route("/healthz", health.check, methods=["GET"], name="healthz"),
+        Route("/openapi.json", openapi, methods=["GET"], name="openapi"),
+    ]
+    return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)

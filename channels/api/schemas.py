@@ -1,0 +1,338 @@
+"""What crosses the HTTP boundary: request bodies, query strings and responses, as pydantic models.
+
+Core hands out frozen dataclasses; the converters at the bottom turn them into these views.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from core.governance.desk import MAX_FREE_TEXT
+from core.lifecycle import RunStatus
+from core.store.audit import AuditEntry
+from core.store.records import Approval, Question, Run, RunEvent
+
+MAX_SEQ = 2**31 - 1  # event seqs are 32-bit integers in the store
+
+
+class SubmitBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bot: str = Field(min_length=1, max_length=100, description="The bot to talk to.")
+    message: str = Field(description="The user's message; the runtime bounds its length.")
+    session: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="A thread key of your choosing: runs with the same key share a conversation. "
+        "Keys are private to the API key's user. Null starts a new, one-off session.",
+    )
+
+
+class ListQuery(BaseModel):
+    status: RunStatus | None = None
+    bot: str | None = Field(default=None, max_length=100)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class EventsQuery(BaseModel):
+    after: int = Field(
+        default=0, ge=0, le=MAX_SEQ, description="Send only events with a larger seq (Last-Event-ID wins)."
+    )
+    follow: bool = Field(default=True, description="Keep the stream open until the run ends.")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class UsageView(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+class RunLinks(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    self_: str = Field(alias="self")
+    events: str
+
+
+class PendingView(BaseModel):
+    kind: Literal["approval", "question"]
+    id: str
+
+
+class RunView(BaseModel):
+    id: str
+    bot: str
+    status: RunStatus
+    step: int
+    session_id: str
+    user_id: str
+    answer: str | None
+    error: ErrorDetail | None
+    usage: UsageView
+    created_at: datetime
+    updated_at: datetime
+    links: RunLinks
+    pending: PendingView | None = Field(
+        default=None, description="What a run in waiting_approval or waiting_input waits for."
+    )
+
+
+class SubmittedRunView(RunView):
+    created: bool = Field(description="False when an Idempotency-Key replay returned an existing run.")
+    queue_position: int | None = Field(
+        default=None, description="Set when limits or a backlog hold the run back: its place in line."
+    )
+
+
+class RunList(BaseModel):
+    runs: list[RunView]
+
+
+class EventView(BaseModel):
+    seq: int
+    type: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class EventList(BaseModel):
+    run_id: str
+    status: RunStatus
+    events: list[EventView]
+
+
+class Health(BaseModel):
+    status: str
+    error: ErrorDetail | None = None
+
+
+# --- decisions: approvals, questions, reconciliation, audit ------------------------------------
+
+MAX_REASON = 2000
+
+
+def epoch_seconds(value: Any) -> Any:
+    """An instant as epoch seconds, from epoch seconds or ISO-8601 (UTC when it names no zone)."""
+    if not isinstance(value, str):
+        return value
+    with contextlib.suppress(ValueError):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError("expected an ISO-8601 time or epoch seconds") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+Instant = Annotated[
+    float,
+    BeforeValidator(epoch_seconds),
+    WithJsonSchema({"type": "string", "description": "ISO-8601 (UTC if no zone) or epoch seconds."}),
+]
+ApprovalStatus = Literal["pending", "approved", "denied", "expired", "cancelled"]
+
+
+class ApprovalsQuery(BaseModel):
+    status: ApprovalStatus | Literal["all"] = "pending"
+    limit: int = Field(default=100, ge=1, le=200)
+
+
+class DecisionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "deny"]
+    reason: str | None = Field(
+        default=None, max_length=MAX_REASON, description="Told to the agent on a denial."
+    )
+
+
+class ApprovalView(BaseModel):
+    id: str
+    run_id: str
+    tool: str
+    args: dict[str, Any] = Field(description="Exactly the arguments that run if this is approved.")
+    tier: Literal["user", "admin"]
+    requester_id: str
+    status: ApprovalStatus
+    decided_by: str | None
+    decided_at: datetime | None
+    reason: str | None
+    expires_at: datetime
+    created_at: datetime
+    may_decide: bool = Field(description="Whether the caller may approve this now.")
+
+
+class ApprovalList(BaseModel):
+    approvals: list[ApprovalView]
+
+
+class AnswerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answer: str = Field(
+        min_length=1,
+        max_length=MAX_FREE_TEXT,
+        description="An option's text, its 1-based number, or free text when the question allows it.",
+    )
+
+
+class QuestionView(BaseModel):
+    id: str
+    run_id: str
+    prompt: str
+    options: list[str]
+    allow_free_text: bool
+    asked_of: str
+    status: Literal["pending", "answered", "expired", "cancelled"]
+    answer: str | None
+    answered_by: str | None
+    answered_at: datetime | None
+    expires_at: datetime
+
+
+class ReconcileBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["done", "not_done", "retry"] = Field(
+        description="done: the side effect happened; not_done: it did not; retry: run it again."
+    )
+    note: str | None = Field(default=None, max_length=MAX_REASON)
+
+
+class AuditParams(BaseModel):
+    run_id: str | None = Field(default=None, max_length=100)
+    user_id: str | None = Field(default=None, max_length=100, description="Who acted.")
+    tool: str | None = Field(default=None, max_length=100)
+    since: Instant | None = None
+    until: Instant | None = Field(default=None, description="Exclusive.")
+    limit: int = Field(default=200, ge=1, le=1000)
+
+
+class AuditEntryView(BaseModel):
+    id: str
+    run_id: str | None
+    actor_user_id: str | None
+    action: str
+    tool: str | None
+    detail: dict[str, Any]
+    created_at: datetime
+
+
+class AuditList(BaseModel):
+    entries: list[AuditEntryView]
+
+
+def timestamp(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def run_view(run: Run, links: RunLinks, pending: PendingView | None = None) -> RunView:
+    return RunView(**_run_fields(run, links), pending=pending)
+
+
+def submitted_view(
+    run: Run,
+    links: RunLinks,
+    *,
+    created: bool,
+    pending: PendingView | None = None,
+    queue_position: int | None = None,
+) -> SubmittedRunView:
+    return SubmittedRunView(
+        **_run_fields(run, links), created=created, pending=pending, queue_position=queue_position
+    )
+
+
+def event_view(event: RunEvent) -> EventView:
+    return EventView(
+        seq=event.seq, type=event.type, payload=event.payload, created_at=timestamp(event.created_at)
+    )
+
+
+def _run_fields(run: Run, links: RunLinks) -> dict[str, Any]:
+    error = None
+    if run.error_code is not None:
+        error = ErrorDetail(code=run.error_code, message=run.error_message or "")
+    return {
+        "id": run.id,
+        "bot": run.bot,
+        "status": run.status,
+        "step": run.step,
+        "session_id": run.session_id,
+        "user_id": run.user_id,
+        "answer": run.answer,
+        "error": error,
+        "usage": UsageView(
+            prompt_tokens=run.prompt_tokens, completion_tokens=run.completion_tokens, cost_usd=run.cost_usd
+        ),
+        "created_at": timestamp(run.created_at),
+        "updated_at": timestamp(run.updated_at),
+        "links": links,
+    }
+
+
+def approval_view(approval: Approval, *, may_decide: bool) -> ApprovalView:
+    return ApprovalView(
+        id=approval.id,
+        run_id=approval.run_id,
+        tool=approval.tool,
+        args=approval.args,
+        tier=approval.tier,  # type: ignore[arg-type]  # the store writes only user | admin
+        requester_id=approval.requester_id,
+        status=approval.status,  # type: ignore[arg-type]
+        decided_by=approval.decided_by,
+        decided_at=_maybe_timestamp(approval.decided_at),
+        reason=approval.reason,
+        expires_at=timestamp(approval.expires_at),
+        created_at=timestamp(approval.created_at),
+        may_decide=may_decide,
+    )
+
+
+def question_view(question: Question) -> QuestionView:
+    return QuestionView(
+        id=question.id,
+        run_id=question.run_id,
+        prompt=question.prompt,
+        options=question.options,
+        allow_free_text=question.allow_free_text,
+        asked_of=question.asked_of,
+        status=question.status,  # type: ignore[arg-type]
+        answer=question.answer,
+        answered_by=question.answered_by,
+        answered_at=_maybe_timestamp(question.answered_at),
+        expires_at=timestamp(question.expires_at),
+    )
+
+
+def audit_entry_view(entry: AuditEntry) -> AuditEntryView:
+    return AuditEntryView(
+        id=entry.id,
+        run_id=entry.run_id,
+        actor_user_id=entry.actor_user_id,
+        action=entry.action,
+        tool=entry.tool,
+        detail=entry.detail,
+        created_at=timestamp(entry.created_at),
+    )
+
+
+def _maybe_timestamp(seconds: float | None) -> datetime | None:
+    return None if seconds is None else timestamp(seconds)

@@ -1,0 +1,109 @@
+"""The composition root: settings in, a wired service out. It wires; it does not decide."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from channels import scale
+from channels.slack import SlackChannel, slack_renderer
+from core import metrics
+from core.bots import BotRegistry
+from core.engine.failpoints import Failpoints
+from core.engine.gate import GateOptions
+from core.engine.notifier import RunNotifier
+from core.engine.worker import StepWorker, WorkerOptions
+from core.model.gateway import OpenAIGateway
+from core.queue.port import StepHandler, TaskQueue
+from core.queue.sweeper import Sweeper
+from core.runtime import Runtime
+from core.scripted_model import Script, ScriptedModelServer
+from core.settings import Settings
+from core.store.context import ContextStore
+from core.store.migrate import migrate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    settings: Settings
+    store: ContextStore
+    runtime: Runtime
+    worker: StepWorker
+    queue: TaskQueue  # in-process, or Celery when a broker is configured
+    sweeper: Sweeper
+    gateway: OpenAIGateway
+    demo_model: ScriptedModelServer | None
+    slack: SlackChannel | None = None  # set when a Slack bot token and signing secret are configured
+    step: StepHandler | None = None  # what the queue calls to advance a run (a Celery worker calls it too)
+
+    @property
+    def offline(self) -> bool:
+        return self.demo_model is not None
+
+    async def start(self, *, sweep: bool = True) -> None:
+        await self.queue.start()
+        if sweep:
+            await self.sweeper.start()
+        if self.slack is not None:
+            await self.slack.start()
+
+    async def stop(self) -> None:
+        if self.slack is not None:
+            await self.slack.stop()  # finishes the deliveries in hand while the store is open
+        await self.sweeper.stop()
+        await self.queue.stop()
+        await self.gateway.aclose()
+        await self.store.close()
+        if self.demo_model is not None:
+            self.demo_model.stop()
+
+
+def demo_script(bots: BotRegistry) -> Script:
+    """Every bot's offline rules in one script: the demo model serves them all."""
+    rules = []
+    default = None
+    for bot in bots:
+        if bot.demo_script is not None:
+            script = Script.from_yaml(bot.demo_script)
+            rules.extend(script.rules)
+            default = default or script.default
+    return Script(rules=tuple(rules), default=default) if default else Script(rules=tuple(rules))
+
+
+async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Service:
+    renderers = {"slack": slack_renderer(settings.slack)} if settings.slack.enabled else None
+    store = ContextStore.open(settings.database_url, renderers=renderers)
+    if auto_migrate:
+        await migrate(store.db)
+    bots = BotRegistry.load(settings.bots)
+    model_settings = settings.model_section()
+    demo_model = None
+    if model_settings.base_url is None:
+        demo_model = ScriptedModelServer(demo_script(bots)).start()
+        model_settings = model_settings.model_copy(update={"base_url": demo_model.base_url})
+        log.info("no model configured: using the offline demo model at %s", demo_model.base_url)
+    gateway = OpenAIGateway(model_settings, guards=scale.model_guards(settings))
+    notifier = RunNotifier()
+    engine = settings.engine
+    gate = GateOptions(settings.governance.approval_ttl_s, settings.governance.question_ttl_s)
+    options = WorkerOptions(
+        lease_s=engine.lease_s,
+        history_messages=engine.history_messages,
+        max_steps=engine.max_steps,
+        gate=gate,
+        tool_breaker=scale.breaker_options(settings.resilience.tool_breaker),
+    )
+    worker = StepWorker(
+        store, bots, gateway, options, failpoints=Failpoints(engine.failpoint), notifier=notifier
+    )
+    admission = scale.admission(settings, store)
+    step = metrics.timed_steps(admission.releasing(worker.advance))
+    queue = scale.task_queue(settings, step)
+    sweeper = Sweeper(store.runs, store.decisions, queue, store.clock, engine.sweep_interval_s)
+    runtime = Runtime(
+        store, bots, queue, notifier, max_message_chars=engine.max_message_chars, admission=admission
+    )
+    slack = SlackChannel(settings.slack, runtime) if settings.slack.enabled else None
+    return Service(settings, store, runtime, worker, queue, sweeper, gateway, demo_model, slack, step)

@@ -1,0 +1,40 @@
+"""The demo tenant a newcomer meets: a customer and an admin, with well-known local API keys.
+
+Seeded only into an empty database while the offline demo model is in use, so a real deployment
+never carries these keys unless someone asks for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import Unauthorized
+from core.store.context import ContextStore
+from core.store.records import Principal, Role
+
+DEMO_TENANT = "demo"
+CUSTOMER_KEY = "demo-customer-key"
+ADMIN_KEY = "demo-admin-key"
+
+
+@dataclass(frozen=True)
+class DemoKeys:
+    customer: str = CUSTOMER_KEY
+    admin: str = ADMIN_KEY
+
+
+async def ensure_demo_tenant(store: ContextStore) -> DemoKeys:
+    if not await store.directory.tenant_exists(DEMO_TENANT):
+        await store.directory.create_tenant("Demo shop", tenant_id=DEMO_TENANT)
+        customer = await store.directory.create_user(DEMO_TENANT, "alice", Role.MEMBER, user_id="demo-alice")
+        admin = await store.directory.create_user(DEMO_TENANT, "admin", Role.ADMIN, user_id="demo-admin")
+        await store.directory.create_api_key(DEMO_TENANT, customer.id, "demo customer", key=CUSTOMER_KEY)
+        await store.directory.create_api_key(DEMO_TENANT, admin.id, "demo admin", key=ADMIN_KEY)
+    return DemoKeys()
+
+
+async def demo_principal(store: ContextStore, key: str = CUSTOMER_KEY) -> Principal | None:
+    try:
+        return await store.directory.authenticate(key)
+    except Unauthorized:
+        return None

@@ -1,0 +1,78 @@
+"""`switchboard serve`: one Starlette app that owns the service's lifetime and mounts the surfaces."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from channels.api.app import build_api
+from channels.composition import build_service
+from channels.demo import ensure_demo_tenant
+from channels.metrics import metrics_route
+from channels.web import web_routes
+from core.settings import Settings
+
+log = logging.getLogger("switchboard")
+
+
+def create_app(settings: Settings) -> Starlette:
+    # The surfaces need the service, which exists only inside the lifespan: mount them then.
+    slack = Mount("/slack", routes=[])  # POST /slack/events, when Slack is configured
+    fixed = [*web_routes(), slack]  # the page at / and /static/; the API takes every other path
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        svc = await build_service(settings)
+        api = build_api(svc.runtime, max_body_bytes=settings.api.max_body_bytes)
+        # A Mount built around the API app, so `url_for` finds its routes (run links use it).
+        app.router.routes[:] = [*fixed, metrics_route(svc), Mount("", app=api)]
+        if svc.slack is not None:
+            slack.app = svc.slack.asgi()
+        await svc.start(sweep=not settings.broker_url)  # with a broker, the workers sweep
+        if svc.offline:
+            keys = await ensure_demo_tenant(svc.store)
+            log.warning(
+                "No model configured (OPENAI_BASE_URL / SWITCHBOARD_MODEL__BASE_URL): using the OFFLINE DEMO "
+                "model. Demo API keys: customer %s, admin %s",
+                keys.customer,
+                keys.admin,
+            )
+        app.state.service = svc
+        try:
+            yield
+        finally:
+            await svc.stop()
+
+    return Starlette(routes=list(fixed), lifespan=lifespan)
+
+
+def serve(host: str | None = None, port: int | None = None) -> int:
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    host = host or settings.api.host
+    port = port or settings.api.port
+    log.info(
+        "Switchboard listening on %s (database %s)", browser_url(host, port), _safe_url(settings.database_url)
+    )
+    log.info("Open %s in a browser to chat with the bots and inspect runs", browser_url(host, port))
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    return 0
+
+
+def browser_url(host: str, port: int) -> str:
+    """The page's address as a person types it: a wildcard bind is reached on loopback."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for logs."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"

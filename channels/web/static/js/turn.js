@@ -1,0 +1,132 @@
+// One turn of a chat: the user's message and everything its run did, drawn from its events.
+import { ApiError } from "./api.js";
+import { approvalCard, approvalFromEvent, questionCard, questionFromEvent } from "./cards.js";
+import { clear, h } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
+import { describeEvent, describeStatus } from "./status.js";
+import { CLOSING, follow } from "./stream.js";
+
+export class Turn {
+  constructor(api, run, { onStatus = () => {}, signal, canAnswer = true } = {}) {
+    this.api = api;
+    this.run = run;
+    this.canAnswer = canAnswer;
+    this.reads = new Map();
+    this.onStatus = onStatus;
+    this.signal = signal;
+    this.last = 0;
+    this.text = h("div", { class: "text" });
+    this.answer = h("div", { class: "answer md" });
+    this.cardList = h("div", { class: "cards" });
+    this.status = h("p", { class: "turn-status" }, describeStatus(run.status));
+    this.el = h(
+      "li",
+      { class: "turn", "data-run": run.id },
+      h("div", { class: "msg user" }, h("span", { class: "who" }, "You"), this.text),
+      h(
+        "div",
+        { class: "msg bot" },
+        h("span", { class: "who" }, run.bot),
+        this.cardList,
+        this.answer,
+        h("p", { class: "meta" }, this.status, " ", h("a", { href: `#/runs/${run.id}` }, "Inspect run")),
+      ),
+    );
+  }
+
+  setMessage(text) {
+    this.text.textContent = text;
+  }
+
+  // Everything so far from the JSON list, then the live stream from there if the run is open.
+  async load() {
+    const message = this.api.get(`/v1/runs/${this.run.id}/message`).catch(() => null);
+    const list = await this.api.get(this.run.links.events, undefined, this.signal);
+    this.setMessage((await message)?.content ?? "");
+    for (const event of list.events) this.apply(event);
+    const closed = list.events.some((e) => CLOSING.has(e.type));
+    if (!closed) this.follow();
+  }
+
+  follow() {
+    return follow(this.api, this.run, {
+      after: this.last,
+      signal: this.signal,
+      onEvent: (event) => this.apply(event),
+      onTrouble: (problem) => problem && this.setStatus(problem),
+    });
+  }
+
+  setStatus(text) {
+    this.status.textContent = text;
+    this.onStatus(this, text);
+  }
+
+  apply(event) {
+    if (event.seq <= this.last) return;
+    this.last = event.seq;
+    const p = event.payload;
+    const words = describeEvent(event);
+    if (words) this.setStatus(words);
+    switch (event.type) {
+      case "ApprovalRequested":
+      case "ApprovalDecided":
+        this.showApproval(p.approval_id, event.type === "ApprovalRequested" ? approvalFromEvent(p, this.run.id) : null);
+        break;
+      case "QuestionAsked":
+      case "QuestionAnswered":
+        this.showQuestion(p.question_id, event.type === "QuestionAsked" ? questionFromEvent(p, this.run.id) : null);
+        break;
+      case "RunCompleted":
+        clear(this.answer).append(renderMarkdown(p.answer ?? ""));
+        break;
+      case "RunFailed":
+        clear(this.answer).append(h("p", { class: "error" }, `The run failed: ${p.reason || p.code}`));
+        break;
+      case "GuardrailBlocked":
+        clear(this.answer).append(h("p", { class: "error" }, p.reason));
+        break;
+    }
+    if (CLOSING.has(event.type)) this.refreshCards(); // a cancelled run takes its open decisions with it
+  }
+
+  place(id, card) {
+    const old = this.cardList.querySelector(`[data-approval="${CSS.escape(id)}"], [data-question="${CSS.escape(id)}"]`);
+    if (old) old.replaceWith(card);
+    else this.cardList.append(card);
+  }
+
+  // Drawn from the event at once, then redrawn from the API's view (status, may_decide). Only
+  // the newest read for a card is drawn, so a slow early answer cannot undo a later one.
+  async refreshCard(id, path, draw) {
+    const ticket = (this.reads.get(id) ?? 0) + 1;
+    this.reads.set(id, ticket);
+    const view = await this.read(path);
+    if (view && this.reads.get(id) === ticket) this.place(id, draw(view));
+  }
+
+  refreshCards() {
+    for (const card of this.cardList.querySelectorAll("[data-approval]")) this.showApproval(card.dataset.approval);
+    for (const card of this.cardList.querySelectorAll("[data-question]")) this.showQuestion(card.dataset.question);
+  }
+
+  showApproval(id, fromEvent) {
+    if (fromEvent) this.place(id, approvalCard(this.api, fromEvent));
+    return this.refreshCard(id, `/v1/approvals/${encodeURIComponent(id)}`, (view) => approvalCard(this.api, view));
+  }
+
+  showQuestion(id, fromEvent) {
+    if (fromEvent) this.place(id, questionCard(this.api, fromEvent));
+    const draw = (view) => questionCard(this.api, view, { canAnswer: this.canAnswer });
+    return this.refreshCard(id, `/v1/questions/${encodeURIComponent(id)}`, draw);
+  }
+
+  async read(path) {
+    try {
+      return await this.api.get(path, undefined, this.signal);
+    } catch (error) {
+      if (error instanceof ApiError) return null; // not ours to see: the event's copy stays
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,149 @@
+"""Backpressure: how much work is let in, and how much of it runs at once.
+
+- At submission (`admit`): past the hard cap on active runs (all tenants) the run is refused with
+  `Busy` (HTTP 429 with Retry-After). Otherwise it is recorded; when its user or tenant is at
+  its limit of concurrent runs, or many runs are waiting to start, it is told its place in line.
+  One aggregate query over the active runs; nothing is written, so ingress stays fast.
+- At lease time (`gate`, the step store's hook): a queued run may start only while its user and
+  its tenant are under their limits. This is where the limit is enforced, not at submission:
+  every step of every worker passes through the lease, inside the run's own row lock, and a
+  lease expires by itself when a worker dies, so the count is always the database's truth and
+  heals without help. Each run holds at most one lease, so a tenant's limit on running runs is
+  also its limit on steps in flight: one tenant cannot fill every worker and starve the others.
+  Starts within one tenant are serialised on the tenant's row, so concurrent workers cannot
+  overshoot the limits.
+- A held run sleeps in the database (`lease_expires_at` set, no owner): the sweeper and
+  duplicate nudges skip it. When a run of its tenant leaves the running state, `releasing`
+  wakes the oldest held runs at once; `hold_s` later they are looked at anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, bindparam, text
+
+from core import metrics
+from core.errors import Busy
+from core.lifecycle import ACTIVE, RunStatus
+from core.queue.port import StepHandler
+from core.store.database import Database
+from core.store.records import Principal, Run
+from core.store.steps import Committed, Refusal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_user: int | None = 20  # concurrent active runs of one user
+    per_tenant: int | None = 500
+    busy_depth: int = 200  # runs waiting to start from which a new run is told its place in line
+    hard_cap: int | None = 20_000  # active runs of all tenants; beyond it submissions are refused
+    hold_s: float = 2.0
+    retry_after_s: int = 10
+
+
+# Plain SQL, parsed once: these run on every submission and every run start, and building the
+# statements with the expression language cost more CPU than executing them.
+_COUNTS = text(
+    "SELECT count(*),"
+    " coalesce(sum(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0),"
+    " coalesce(sum(CASE WHEN tenant_id = :tenant THEN 1 ELSE 0 END), 0),"
+    " coalesce(sum(CASE WHEN tenant_id = :tenant AND user_id = :user THEN 1 ELSE 0 END), 0)"
+    " FROM runs WHERE status IN ('queued', 'running')"
+)
+# FOR NO KEY UPDATE: serialises starts in one tenant, not the inserts whose foreign keys point at it.
+_LOCK_TENANT = text("SELECT id FROM tenants WHERE id = :tenant FOR NO KEY UPDATE")
+_RUNNING = text(
+    "SELECT count(*), coalesce(sum(CASE WHEN user_id = :user THEN 1 ELSE 0 END), 0)"
+    " FROM runs WHERE status = 'running' AND tenant_id = :tenant"
+)
+_HOLD = text("UPDATE runs SET lease_expires_at = :until WHERE id = :run")
+_HELD = text(
+    "SELECT id FROM runs WHERE status = 'queued' AND tenant_id = :tenant AND lease_owner IS NULL"
+    " AND lease_expires_at IS NOT NULL ORDER BY CASE WHEN user_id = :user THEN 0 ELSE 1 END, id LIMIT :count"
+)
+_WAKE = text(
+    "UPDATE runs SET lease_expires_at = NULL WHERE id IN :ids AND status = 'queued' AND lease_owner IS NULL"
+).bindparams(bindparam("ids", expanding=True))
+
+
+class Admission:
+    def __init__(self, db: Database, limits: Limits) -> None:
+        self._db = db
+        self._limits = limits
+
+    async def admit(self, who: Principal) -> int | None:
+        """Refuse past the hard cap; else the new run's place in line (None: no wait beyond a free worker)."""
+        params = {"tenant": who.tenant_id, "user": who.user_id}
+        row = await self._db.run(lambda conn: conn.execute(_COUNTS, params).one())
+        active, queued, tenant, user = (int(v) for v in row)
+        limits = self._limits
+        if limits.hard_cap is not None and active >= limits.hard_cap:
+            metrics.ADMISSIONS.labels("refused").inc()
+            raise Busy(
+                f"busy: {active} runs are in progress or waiting; try again in {limits.retry_after_s}s",
+                retry_after_s=limits.retry_after_s,
+            )
+        ahead = [
+            _behind(user, limits.per_user),
+            _behind(tenant, limits.per_tenant),
+            queued + 1 if queued >= limits.busy_depth else None,
+        ]
+        position = max((p for p in ahead if p is not None), default=None)
+        metrics.ADMISSIONS.labels("accepted" if position is None else "queued").inc()
+        return position
+
+    def gate(self, conn: Connection, run: Run, now: float) -> Refusal | None:
+        """The lease hook: may this run take a step now? Holds a queued run over its limits."""
+        limits = self._limits
+        if run.status is not RunStatus.QUEUED or (limits.per_user is None and limits.per_tenant is None):
+            return None
+        if conn.dialect.name == "postgresql":  # SQLite's writers are serialised already
+            conn.execute(_LOCK_TENANT, {"tenant": run.tenant_id})
+        tenant, user = (
+            int(v) for v in conn.execute(_RUNNING, {"tenant": run.tenant_id, "user": run.user_id}).one()
+        )
+        if _under(user, limits.per_user) and _under(tenant, limits.per_tenant):
+            return None
+        conn.execute(_HOLD, {"until": now + limits.hold_s, "run": run.id})
+        log.debug("run held by admission limits", extra={"run_id": run.id, "tenant_id": run.tenant_id})
+        return Refusal.HELD
+
+    async def wake(self, run: Run, count: int = 2) -> list[str]:
+        """Held runs of this run's tenant (its user's first) that may go now that it stopped running."""
+        params = {"tenant": run.tenant_id, "user": run.user_id, "count": count}
+
+        def _tx(conn: Connection) -> list[str]:
+            ids = [str(i) for i in conn.execute(_HELD, params).scalars()]
+            if ids:
+                conn.execute(_WAKE, {"ids": ids})
+            return ids
+
+        return await self._db.run(_tx)
+
+    def releasing(self, handler: StepHandler) -> StepHandler:
+        """Wrap a step handler: when a run stops running, nudge the runs its limits were holding."""
+        if self._limits.per_user is None and self._limits.per_tenant is None:
+            return handler
+
+        async def advance(run_id: str, enqueue: Callable[[str], Awaitable[None]]) -> object:
+            result = await handler(run_id, enqueue)
+            if isinstance(result, Committed) and result.run.status not in ACTIVE:
+                for held in await self.wake(result.run):
+                    await enqueue(held)
+            return result
+
+        return advance
+
+
+def _behind(active: int, limit: int | None) -> int | None:
+    """The place in line of one more run when `active` runs are already in, or None if it fits."""
+    return None if limit is None or active < limit else active - limit + 1
+
+
+def _under(count: int, limit: int | None) -> bool:
+    return limit is None or count < limit

@@ -1,0 +1,1 @@
+"""The stateless step worker: one step is one model call or one tool call."""

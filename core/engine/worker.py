@@ -1,0 +1,172 @@
+"""The stateless step worker: advance a run by one step, then hand it back to the queue.
+
+1. take the run's lease (a conditional UPDATE; a second worker gets nothing and drops the job)
+2. load the latest checkpoint
+3. do one unit of work: one model call or one tool call
+4. commit events, checkpoint and step in one transaction, fenced by the lease
+5. enqueue the next step only after that commit
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from core.bots import BotRegistry
+from core.engine.failpoints import Failpoints
+from core.engine.gate import Gate, GateOptions
+from core.engine.model_step import ModelStep
+from core.engine.notifier import RunNotifier
+from core.engine.outcomes import failed
+from core.engine.state import AgentState, StepContext
+from core.engine.tool_step import ToolStep
+from core.errors import StaleLease, StoreUnavailable, UnknownBot
+from core.ids import new_id
+from core.lifecycle import ACTIVE
+from core.model.port import Message, ModelClient
+from core.resilience.breaker import BreakerOptions
+from core.resilience.tools import GuardedTools
+from core.store.context import ContextStore
+from core.store.records import ChatMessage
+from core.store.steps import Committed, Lease, StepInputs, StepOutcome
+
+log = logging.getLogger(__name__)
+
+Enqueue = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    lease_s: float = 30.0
+    max_attempts: int = 5  # lease takeovers without progress before a run is dead-lettered
+    history_messages: int = 20
+    max_steps: int = 40
+    gate: GateOptions = GateOptions()
+    tool_breaker: BreakerOptions = BreakerOptions()
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
+
+
+class StepWorker:
+    def __init__(
+        self,
+        store: ContextStore,
+        bots: BotRegistry,
+        model: ModelClient,
+        options: WorkerOptions,
+        *,
+        failpoints: Failpoints | None = None,
+        notifier: RunNotifier | None = None,
+        name: str | None = None,
+    ) -> None:
+        self._store = store
+        self._bots = bots
+        self._options = options
+        self._failpoints = failpoints or Failpoints()
+        self._notifier = notifier or RunNotifier()
+        self._model_step = ModelStep(model, options.max_steps)
+        self._tool_step = ToolStep(
+            store.steps,
+            Gate(store.clock, options.gate),
+            self._failpoints,
+            GuardedTools(options.tool_breaker),
+        )
+        self.name = name or worker_name()
+
+    async def advance(self, run_id: str, enqueue: Enqueue) -> Committed | None:
+        """One step of one run. Returns the commit, or None when there was nothing to do."""
+        opts = self._options
+        acquired = await self._store.steps.acquire(
+            run_id, self.name, opts.lease_s, opts.max_attempts, opts.history_messages
+        )
+        if acquired.next_in_session:
+            await enqueue(acquired.next_in_session)
+        if acquired.lease is None or acquired.inputs is None:
+            if acquired.refusal is not None and acquired.refusal.value == "dead_lettered":
+                self._notifier.notify(run_id)
+            return None
+        lease = acquired.lease
+        heartbeat = asyncio.create_task(self._heartbeat(lease))
+        try:
+            committed = await self._step_and_commit(lease, acquired.inputs)
+        except StaleLease:
+            log.warning("lost the lease before commit; dropping the step", extra={"run_id": run_id})
+            return None
+        except StoreUnavailable:
+            log.warning("store unavailable during a step; the sweeper will retry", extra={"run_id": run_id})
+            return None
+        except Exception:
+            log.exception("step crashed; releasing the lease for a retry", extra={"run_id": run_id})
+            await self._store.steps.abandon(lease)
+            return None
+        finally:
+            heartbeat.cancel()
+        self._notifier.notify(run_id)
+        if committed.run.status in ACTIVE:
+            await enqueue(run_id)
+        if committed.next_in_session:
+            await enqueue(committed.next_in_session)
+        return committed
+
+    async def _step_and_commit(self, lease: Lease, inputs: StepInputs) -> Committed:
+        self._failpoints.hit("step_start")
+        outcome = await self._step(lease, inputs)
+        self._failpoints.hit("before_commit")
+        committed = await self._store.steps.commit(lease, outcome)
+        self._failpoints.hit("after_commit")
+        return committed
+
+    async def _step(self, lease: Lease, inputs: StepInputs) -> StepOutcome:
+        run = lease.run
+        state = _state(inputs)
+        ctx = StepContext(step=run.step + 1)
+        try:
+            bot = self._bots.get(run.bot)
+        except UnknownBot as exc:
+            return failed(state, exc.code, exc.message)
+        tools = self._bots.tools(run.bot)
+        if state.pending:
+            assert inputs.call is not None, "the store reads the gate's inputs for every tool step"
+            return await self._tool_step.run(
+                lease, bot, tools.get(state.pending[0].name), inputs.call, state, ctx
+            )
+        history = [_message(m) for m in inputs.history]
+        return await self._model_step.run(run, bot, tools, state, StepContext(step=ctx.step, history=history))
+
+    async def _heartbeat(self, lease: Lease) -> None:
+        interval = self._options.lease_s / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if not await self._store.steps.heartbeat(lease, self._options.lease_s):
+                    log.warning(
+                        "lease lost; the step's writes will be rejected", extra={"run_id": lease.run.id}
+                    )
+                    return
+            except StoreUnavailable:
+                log.warning("heartbeat failed: store unavailable", extra={"run_id": lease.run.id})
+
+
+def _state(inputs: StepInputs) -> AgentState:
+    if inputs.checkpoint is not None:
+        return AgentState.from_json(inputs.checkpoint)
+    assert inputs.opening is not None, "a run without a checkpoint has its opening message"
+    return AgentState(messages=(_message(inputs.opening),))
+
+
+def _message(m: ChatMessage) -> Message:
+    return _user_message(m.content, m.user_id) if m.role == "user" else {"role": m.role, "content": m.content}
+
+
+def _user_message(content: str, user_id: str | None) -> Message:
+    """Several people may talk in one thread: the model sees who said what."""
+    message: Message = {"role": "user", "content": content}
+    if user_id:
+        message["name"] = user_id
+    return message

@@ -1,0 +1,122 @@
+"""The task queue on Celery and Redis: any number of worker processes, on any number of machines.
+
+Producing: `enqueue` sets a short-lived marker for the run and pushes the task message onto the
+queue's list in one atomic Redis call, and only when no marker was there: the sweeper re-nudging
+every unleased run does not pile duplicates into a long queue. The task removes the marker
+before its step. Messages go straight to the queue's list (what Celery's anonymous exchange
+does), so publishing needs no exchange bindings and keeps working after a FLUSHDB; it runs on
+the event loop with the asyncio Redis client, no thread, no kombu. A broker error is logged,
+not raised: the run is already in the database and the sweeper nudges it again.
+
+Consuming: the Celery task calls `deliver` through the process's event-loop bridge, which
+advances the run step after step while it stays active (up to `local_steps`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from core.queue.celery_app import nudge_message
+from core.queue.port import StepHandler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NudgeOptions:
+    queue: str = "switchboard"
+    marker_ttl_s: float = 60.0
+    copies: int = 1  # test-only: more than one proves duplicate deliveries harmless
+    local_steps: int = 8  # steps of one run a delivery may take before the run queues again
+    depth_poll_s: float = 1.0
+
+
+# KEYS: the run's marker, the queue's list. ARGV: the marker's TTL, then the message(s) to push.
+_NUDGE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  for i = 2, #ARGV do redis.call('LPUSH', KEYS[2], ARGV[i]) end
+  return 1
+end
+return 0
+"""
+
+
+class CeleryQueue:
+    def __init__(self, redis: Redis, handler: StepHandler, options: NudgeOptions) -> None:
+        self._redis = redis
+        self._handler = handler
+        self._options = options
+        self._nudge = redis.register_script(_NUDGE)
+        self._depth = 0
+        self._poller: asyncio.Task[None] | None = None
+
+    async def enqueue(self, run_id: str) -> None:
+        messages = [nudge_message(run_id, self._options.queue) for _ in range(self._options.copies)]
+        try:
+            await self._nudge(keys=[self._marker(run_id), self._options.queue], args=[self._ttl, *messages])
+        except (RedisError, OSError) as exc:
+            log.warning(
+                "broker unavailable; the sweeper will nudge the run: %s", exc, extra={"run_id": run_id}
+            )
+
+    async def deliver(self, run_id: str) -> None:
+        """One delivered nudge: forget its marker, then advance the run.
+
+        A run that is still active after its step goes on here, up to `local_steps` steps, rather
+        than back through Redis to the end of the queue: a started run finishes first, and each
+        of its steps saves a publish, a delivery and an ack. Then it yields its place."""
+        with contextlib.suppress(RedisError):
+            await self._redis.delete(self._marker(run_id))
+        for _ in range(self._options.local_steps):
+            again = False
+
+            async def enqueue(other: str) -> None:
+                nonlocal again
+                if other == run_id:
+                    again = True
+                else:
+                    await self.enqueue(other)
+
+            try:
+                await self._handler(run_id, enqueue)
+            except Exception:  # the message is done either way; the lease decides what happens next
+                log.exception("step handler failed", extra={"run_id": run_id})
+                return
+            if not again:
+                return
+        await self.enqueue(run_id)
+
+    async def start(self) -> None:
+        self._poller = asyncio.create_task(self._poll_depth(), name="celery-queue-depth")
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        await self._redis.aclose()
+
+    def depth(self) -> int:
+        return self._depth
+
+    @property
+    def _ttl(self) -> int:
+        return max(1, round(self._options.marker_ttl_s))
+
+    def _marker(self, run_id: str) -> str:
+        return f"sb:nudge:{run_id}"
+
+    async def _poll_depth(self) -> None:
+        while True:
+            try:
+                self._depth = int(await self._redis.llen(self._options.queue))
+            except RedisError as exc:
+                log.debug("queue depth unavailable: %s", exc)
+            await asyncio.sleep(self._options.depth_poll_s)

@@ -1,0 +1,202 @@
+"""The core's entry points, the same for every surface: submit a message, read a run and its
+events, cancel, resume. Every call names who is asking; nobody sees another tenant's runs, and
+a member sees only their own."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, replace
+
+from core.admission import Admission
+from core.bots import BotRegistry
+from core.engine.notifier import RunNotifier
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.events import EventType
+from core.governance.desk import DecisionDesk
+from core.ids import new_id
+from core.lifecycle import ACTIVE, PARKED, RunStatus
+from core.queue.port import TaskQueue
+from core.store.audit import AuditEntry, AuditQuery
+from core.store.context import ContextStore
+from core.store.records import Approval, NewEvent, Principal, Question, Run, RunEvent
+from core.store.runs import NewRun, Submitted
+
+
+@dataclass(frozen=True)
+class Submission:
+    bot: str
+    text: str
+    surface: str = "api"
+    thread_key: str | None = None  # None starts a new session
+    idempotency_key: str | None = None
+    event_id: str | None = None  # the surface's delivery id, to drop retried webhooks
+
+
+class Runtime:
+    def __init__(
+        self,
+        store: ContextStore,
+        bots: BotRegistry,
+        queue: TaskQueue,
+        notifier: RunNotifier,
+        *,
+        max_message_chars: int = 16_000,
+        admission: Admission | None = None,
+    ) -> None:
+        self.store = store
+        self.admission = admission
+        self.bots = bots
+        self.queue = queue
+        self.notifier = notifier
+        self._max_chars = max_message_chars
+        self.desk = DecisionDesk(store, queue, notifier)
+
+    async def submit(self, who: Principal, sub: Submission) -> Submitted:
+        """Record the message and create its run; returns at once, never waiting on a model."""
+        self.bots.get(sub.bot)
+        text = sub.text.strip()
+        if not text:
+            raise InvalidInput("the message is empty")
+        if len(text) > self._max_chars:
+            raise InvalidInput(f"the message has {len(text)} characters; the limit is {self._max_chars}")
+        position = await self.admission.admit(who) if self.admission is not None else None  # may raise Busy
+        thread_key = sub.thread_key or new_id("thr")
+        submitted = await self.store.runs.submit(
+            NewRun(
+                tenant_id=who.tenant_id,
+                user_id=who.user_id,
+                surface=sub.surface,
+                thread_key=thread_key,
+                bot=sub.bot,
+                text=text,
+                # A client's key is its own: scoped to the user, so nobody replays a colleague's run.
+                idempotency_key=f"{who.user_id}:{sub.idempotency_key}" if sub.idempotency_key else None,
+                request_hash=_request_hash(sub) if sub.idempotency_key else None,
+                event_id=sub.event_id,
+            )
+        )
+        if submitted.created and submitted.run is not None:
+            await self.queue.enqueue(submitted.run.id)
+        return replace(submitted, position=position) if submitted.created else submitted
+
+    async def run(self, who: Principal, run_id: str) -> Run:
+        run = await self.store.runs.get(who.tenant_id, run_id)
+        if not who.is_admin and run.user_id != who.user_id:
+            raise NotFound(f"no run {run_id}")
+        return run
+
+    async def runs(
+        self, who: Principal, *, status: RunStatus | None = None, bot: str | None = None, limit: int = 50
+    ) -> list[Run]:
+        user = None if who.is_admin else who.user_id
+        return await self.store.runs.find(who.tenant_id, status=status, bot=bot, user_id=user, limit=limit)
+
+    async def events(self, who: Principal, run_id: str, after_seq: int = 0) -> list[RunEvent]:
+        await self.run(who, run_id)
+        return await self.store.runs.events(who.tenant_id, run_id, after_seq=after_seq)
+
+    async def cancel(self, who: Principal, run_id: str) -> Run:
+        run = await self.run(who, run_id)
+        if run.status in (RunStatus.COMPLETED, RunStatus.CANCELLED):
+            raise Conflict(f"run {run_id} is already {run.status}", code="illegal_transition")
+        cancelled, nxt = await self.store.runs.transition(
+            who.tenant_id,
+            run_id,
+            RunStatus.CANCELLED,
+            [NewEvent(EventType.RUN_CANCELLED, {"by": who.user_id})],
+        )
+        await self.store.decisions.cancel_for_run(who.tenant_id, run_id)
+        await self.store.audit.record(
+            who.tenant_id, "run.cancelled", run_id=run_id, actor_user_id=who.user_id
+        )
+        self.notifier.notify(run_id)
+        if nxt:
+            await self.queue.enqueue(nxt)
+        return cancelled
+
+    async def resume(self, who: Principal, run_id: str) -> Run:
+        """Continue a failed run from its last checkpoint, or nudge an active one. Resume is not
+        retry: tool calls already recorded are replayed, never repeated."""
+        run = await self.run(who, run_id)
+        if run.status in ACTIVE:
+            await self.queue.enqueue(run_id)
+            return run
+        if run.status in PARKED:
+            raise Conflict(
+                f"run {run_id} is {run.status}: it resumes when someone decides", code="awaiting_decision"
+            )
+        if run.status is not RunStatus.FAILED:
+            raise Conflict(f"run {run_id} is {run.status} and cannot be resumed", code="illegal_transition")
+        resumed, _ = await self.store.runs.transition(
+            who.tenant_id,
+            run_id,
+            RunStatus.QUEUED,
+            [NewEvent(EventType.RUN_RESUMED, {"by": who.user_id, "after": run.error_code})],
+            extra={"error_code": None, "error_message": None, "attempts": 0},
+        )
+        await self.store.audit.record(who.tenant_id, "run.resumed", run_id=run_id, actor_user_id=who.user_id)
+        await self.queue.enqueue(run_id)
+        self.notifier.notify(run_id)
+        return resumed
+
+    async def decide(
+        self, who: Principal, approval_id: str, *, approve: bool, reason: str | None = None
+    ) -> Approval:
+        return await self.desk.decide(who, approval_id, approve=approve, reason=reason)
+
+    async def answer(self, who: Principal, question_id: str, answer: str) -> Question:
+        return await self.desk.answer(who, question_id, answer)
+
+    async def reconcile(self, who: Principal, run_id: str, choice: str, note: str | None = None) -> Run:
+        return await self.desk.reconcile(who, run_id, choice, note)
+
+    async def approvals(
+        self, who: Principal, *, status: str | None = "pending", limit: int = 100
+    ) -> list[Approval]:
+        """Admins see the tenant's approvals; members see the ones they asked for."""
+        found = await self.store.decisions.approvals(who.tenant_id, status=status, limit=limit)
+        return found if who.is_admin else [a for a in found if a.requester_id == who.user_id]
+
+    async def approval(self, who: Principal, approval_id: str) -> Approval:
+        approval = await self.store.decisions.approval(who.tenant_id, approval_id)
+        if not who.is_admin and approval.requester_id != who.user_id:
+            raise NotFound(f"no approval {approval_id}")
+        return approval
+
+    async def question(self, who: Principal, question_id: str) -> Question:
+        """Admins see the tenant's questions; members only the ones asked of them."""
+        question = await self.store.decisions.question(who.tenant_id, question_id)
+        if not who.is_admin and question.asked_of != who.user_id:
+            raise NotFound(f"no question {question_id}")
+        return question
+
+    async def audit(self, who: Principal, query: AuditQuery | None = None) -> list[AuditEntry]:
+        if not who.is_admin:
+            raise Forbidden("the audit log is for admins")
+        return await self.store.audit.query(who.tenant_id, query or AuditQuery())
+
+    async def wait(
+        self,
+        who: Principal,
+        run_id: str,
+        timeout_s: float = 60.0,
+        poll_s: float = 0.5,
+        *,
+        until: frozenset[RunStatus] | None = None,
+    ) -> Run:
+        """Block until the run reaches one of `until` (default: any state but queued and running),
+        or the timeout passes."""
+        done = until or frozenset(RunStatus) - ACTIVE
+        deadline = time.monotonic() + timeout_s
+        run = await self.run(who, run_id)
+        while run.status not in done and time.monotonic() < deadline:
+            await self.notifier.wait(run_id, min(poll_s, max(0.0, deadline - time.monotonic())))
+            run = await self.run(who, run_id)
+        return run
+
+
+def _request_hash(sub: Submission) -> str:
+    body = json.dumps([sub.bot, sub.text, sub.surface, sub.thread_key], ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()

@@ -1,0 +1,144 @@
+"""One settings object, read from the environment once at the composition root.
+
+Each package receives its own section; nothing else reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Price(BaseModel):
+    """US dollars per million tokens."""
+
+    prompt: float = 0.0
+    completion: float = 0.0
+
+
+class ModelSettings(BaseModel):
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    timeout_s: float = 60.0
+    max_retries: int = 3
+    prices: dict[str, Price] = Field(default_factory=dict)
+
+
+class EngineSettings(BaseModel):
+    lease_s: float = 30.0
+    workers: int = 8
+    sweep_interval_s: float = 2.0
+    history_messages: int = 20
+    max_steps: int = 40
+    max_message_chars: int = 16_000
+    # Test-only: "name" or "name:N" kills the process with SIGKILL at the Nth hit of that failpoint.
+    failpoint: str | None = None
+
+
+class GovernanceSettings(BaseModel):
+    approval_ttl_s: float = 24 * 3600
+    question_ttl_s: float = 24 * 3600
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 64 * 1024
+
+
+class SlackSettings(BaseModel):
+    """One Slack workspace (single-workspace install); enabled when both secrets are set."""
+
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    api_base_url: str | None = None  # the Web API's base URL, e.g. a proxy or a local stand-in
+    default_bot: str = "support"
+    channel_bots: dict[str, str] = Field(default_factory=dict)  # channel id -> bot name
+    admins: list[str] = Field(default_factory=list)  # Slack user ids (U…) who are admins
+    admin_user_group: str | None = None  # a user group id (S…) whose members are admins
+    admin_channel: str | None = None  # admin-tier approval cards are posted here too
+    ignore_bots: bool = True  # other bots' messages; our own are always ignored
+    deliver: bool = True  # send the outbox from this process (off on ingress-only processes)
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None and self.signing_secret is not None
+
+
+class QueueSettings(BaseModel):
+    """The Celery queue, used when `broker_url` is set."""
+
+    name: str = "switchboard"
+    concurrency: int = 32  # steps one worker process drives at once (Celery threads feeding one event loop)
+    visibility_timeout_s: float = 3600.0  # longer than any step; recovery is the sweeper's job, within the lease
+    nudge_ttl_s: float = 60.0  # a pending nudge for a run suppresses duplicate nudges this long
+    local_steps: int = 8  # steps of a run one delivery takes before the run queues again
+    metrics_port: int | None = None  # a worker's own /metrics (bound to api.host)
+    # Test-only: publish every nudge this many times, to prove duplicates are harmless.
+    duplicate_deliveries: int = 1
+
+
+class AdmissionSettings(BaseModel):
+    """Backpressure. Soft limits queue a run behind others; the hard cap refuses it. None: no limit."""
+
+    max_active_runs_per_user: int | None = 20
+    max_active_runs_per_tenant: int | None = 500
+    busy_queue_depth: int = 200  # from this many runs waiting to start, a new run is told its place in line
+    max_queue_depth: int | None = 20_000  # active runs in all tenants; beyond it submissions are refused
+    hold_s: float = 2.0  # a run held by a limit is looked at again after this long, if nothing wakes it first
+    retry_after_s: int = 10
+
+
+class BreakerSettings(BaseModel):
+    failures: int = 5  # failures within window_s that open the breaker
+    window_s: float = 30.0
+    open_s: float = 15.0  # then one probe is let through
+    max_wait_s: float = 30.0  # how long a model call waits for an open breaker before the run fails
+
+
+class RateLimitSettings(BaseModel):
+    """Per model provider (base URL), shared by every worker through Redis when one is configured."""
+
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+    max_wait_s: float = 60.0
+
+
+class ResilienceSettings(BaseModel):
+    redis_url: str | None = None  # for the shared rate limiter; defaults to a redis:// broker_url
+    model_breaker: BreakerSettings = Field(default_factory=BreakerSettings)
+    tool_breaker: BreakerSettings = Field(default_factory=BreakerSettings)
+    model_rate: RateLimitSettings = Field(default_factory=RateLimitSettings)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", env_nested_delimiter="__", extra="ignore")
+
+    database_url: str = "sqlite:///./switchboard.db"
+    broker_url: str | None = None
+    bots: list[str] = Field(default_factory=lambda: ["bots.support:bot"])
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
+    resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "SWITCHBOARD_OPENAI_BASE_URL")
+    )
+    # The CLI acts as the holder of this key; without one it uses the demo customer, if seeded.
+    api_key: SecretStr | None = None
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "SWITCHBOARD_OPENAI_API_KEY")
+    )
+
+    def model_section(self) -> ModelSettings:
+        """The model section with the OpenAI-standard variables folded in."""
+        section = self.model.model_copy()
+        if section.base_url is None:
+            section.base_url = self.openai_base_url
+        if section.api_key is None:
+            section.api_key = self.openai_api_key
+        return section

@@ -1,0 +1,1 @@
+"""The context store: the system of record. Every read takes the tenant."""

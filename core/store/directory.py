@@ -1,0 +1,156 @@
+"""Tenants, users, channel identities and API keys.
+
+A surface's user id (a Slack `U…`, a Discord snowflake) is never a product user id: it maps to
+one through `identities`, inside one tenant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from core.clock import Clock
+from core.errors import NotFound, Unauthorized
+from core.ids import new_id
+from core.store.database import Database
+from core.store.records import Principal, Role, User
+from core.store.schema import api_keys, identities, tenants, users
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Directory:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def create_tenant(self, name: str, *, tenant_id: str | None = None) -> str:
+        tenant_id = tenant_id or new_id("ten")
+        await self._db.run(
+            lambda conn: conn.execute(
+                insert(tenants).values(id=tenant_id, name=name, created_at=self._clock.now())
+            )
+        )
+        return tenant_id
+
+    async def tenant_exists(self, tenant_id: str) -> bool:
+        row = await self._db.run(
+            lambda conn: conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id)).first()
+        )
+        return row is not None
+
+    async def create_user(
+        self, tenant_id: str, name: str, role: Role = Role.MEMBER, *, user_id: str | None = None
+    ) -> User:
+        user = User(id=user_id or new_id("usr"), tenant_id=tenant_id, name=name, role=role)
+        await self._db.run(
+            lambda conn: conn.execute(
+                insert(users).values(
+                    id=user.id, tenant_id=tenant_id, name=name, role=role.value, created_at=self._clock.now()
+                )
+            )
+        )
+        return user
+
+    async def get_user(self, tenant_id: str, user_id: str) -> User:
+        stmt = select(users).where(users.c.tenant_id == tenant_id, users.c.id == user_id)
+        row = await self._db.run(lambda conn: conn.execute(stmt).first())
+        if row is None:
+            raise NotFound("no such user")
+        return User(id=row.id, tenant_id=row.tenant_id, name=row.name, role=Role(row.role))
+
+    async def set_role(self, tenant_id: str, user_id: str, role: Role) -> None:
+        """Surfaces keep roles in step with their own admin lists (a workspace's admins, say)."""
+        await self._db.run(
+            lambda conn: conn.execute(
+                update(users)
+                .where(users.c.tenant_id == tenant_id, users.c.id == user_id)
+                .values(role=role.value)
+            )
+        )
+
+    async def external_id(self, tenant_id: str, surface: str, user_id: str) -> str | None:
+        """A product user's id on a surface (to mention them there), if they came from it."""
+        stmt = select(identities.c.external_id).where(
+            identities.c.tenant_id == tenant_id,
+            identities.c.surface == surface,
+            identities.c.user_id == user_id,
+        )
+        found: str | None = await self._db.run(lambda conn: conn.execute(stmt).scalar_one_or_none())
+        return found
+
+    async def resolve_identity(
+        self, tenant_id: str, surface: str, external_id: str, *, display_name: str = ""
+    ) -> User:
+        """The product user behind a surface identity, created on first sight as a member."""
+        found = await self._find_identity(tenant_id, surface, external_id)
+        if found is not None:
+            return found
+        user = await self.create_user(tenant_id, display_name or f"{surface}:{external_id}")
+        # Another request may link this identity first; theirs wins, ours stays unused.
+        with contextlib.suppress(IntegrityError):
+            await self._db.run(
+                lambda conn: conn.execute(
+                    insert(identities).values(
+                        id=new_id("idn"),
+                        tenant_id=tenant_id,
+                        surface=surface,
+                        external_id=external_id,
+                        user_id=user.id,
+                    )
+                )
+            )
+        found = await self._find_identity(tenant_id, surface, external_id)
+        assert found is not None
+        return found
+
+    async def _find_identity(self, tenant_id: str, surface: str, external_id: str) -> User | None:
+        stmt = (
+            select(users)
+            .join(identities, identities.c.user_id == users.c.id)
+            .where(
+                identities.c.tenant_id == tenant_id,
+                identities.c.surface == surface,
+                identities.c.external_id == external_id,
+            )
+        )
+        row = await self._db.run(lambda conn: conn.execute(stmt).first())
+        if row is None:
+            return None
+        return User(id=row.id, tenant_id=row.tenant_id, name=row.name, role=Role(row.role))
+
+    async def create_api_key(
+        self, tenant_id: str, user_id: str, name: str = "default", *, key: str | None = None
+    ) -> str:
+        """Returns the key in clear text; only its hash is stored."""
+        key = key or "sb_" + secrets.token_urlsafe(32)
+        await self._db.run(
+            lambda conn: conn.execute(
+                insert(api_keys).values(
+                    id=new_id("key"),
+                    tenant_id=tenant_id,
+                    user_id=user_id,
+                    key_hash=hash_key(key),
+                    name=name,
+                    created_at=self._clock.now(),
+                )
+            )
+        )
+        return key
+
+    async def authenticate(self, key: str) -> Principal:
+        stmt = (
+            select(api_keys.c.tenant_id, api_keys.c.user_id, users.c.role)
+            .join(users, users.c.id == api_keys.c.user_id)
+            .where(api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None))
+        )
+        row = await self._db.run(lambda conn: conn.execute(stmt).first())
+        if row is None:
+            raise Unauthorized("unknown or revoked API key")
+        return Principal(tenant_id=row.tenant_id, user_id=row.user_id, role=Role(row.role))

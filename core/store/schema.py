@@ -1,0 +1,285 @@
+"""Table definitions (SQLAlchemy Core). Alembic migrations in `core/store/migrations` mirror these.
+
+Times are float seconds since the epoch: one representation on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = String(40)
+
+
+def _tenant() -> Column[str]:
+    return Column("tenant_id", Id, ForeignKey("tenants.id"), nullable=False)
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("surface", String(40), nullable=False),
+    Column("external_id", String(200), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    UniqueConstraint("tenant_id", "surface", "external_id", name="uq_identities_external"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("surface", String(40), nullable=False),
+    Column("thread_key", String(300), nullable=False),
+    Column("bot", String(100), nullable=False),
+    # The run that holds this session's turn: steps of two runs in one thread never interleave.
+    Column("active_run_id", Id),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("tenant_id", "surface", "thread_key", name="uq_sessions_thread"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("session_id", Id, ForeignKey("sessions.id"), nullable=False),
+    Column("run_id", Id),
+    Column("user_id", Id),
+    Column("role", String(20), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_messages_session", "session_id", "id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("session_id", Id, ForeignKey("sessions.id"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("message_id", Id, nullable=False),
+    Column("bot", String(100), nullable=False),
+    # Copied from the session (immutable) so renderers can address replies without a join.
+    Column("surface", String(40), nullable=False),
+    Column("thread_key", String(300), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("step", Integer, nullable=False, default=0),
+    Column("event_seq", Integer, nullable=False, default=0),
+    Column("lease_owner", String(100)),
+    Column("lease_expires_at", Float),
+    Column("fence", BigInteger, nullable=False, default=0),
+    # Lease acquisitions since the last committed step: a step that keeps killing workers dead-letters.
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("idempotency_key", String(200)),
+    Column("request_hash", String(64)),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("cost_usd", Float, nullable=False, default=0.0),
+    Column("answer", Text),
+    Column("error_code", String(60)),
+    Column("error_message", Text),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("tenant_id", "idempotency_key", name="uq_runs_idempotency"),
+    Index("ix_runs_due", "status", "lease_expires_at"),
+    Index("ix_runs_session", "session_id", "status"),
+    Index("ix_runs_tenant", "tenant_id", "created_at"),
+)
+
+run_events = Table(
+    "run_events",
+    metadata,
+    Column("run_id", Id, ForeignKey("runs.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    _tenant(),
+    Column("type", String(60), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    PrimaryKeyConstraint("run_id", "seq"),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("run_id", Id, ForeignKey("runs.id"), nullable=False),
+    Column("step", Integer, nullable=False),
+    _tenant(),
+    Column("state", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    PrimaryKeyConstraint("run_id", "step"),
+)
+
+tool_invocations = Table(
+    "tool_invocations",
+    metadata,
+    Column("idempotency_key", String(200), primary_key=True),
+    _tenant(),
+    Column("run_id", Id, ForeignKey("runs.id"), nullable=False),
+    Column("tool", String(100), nullable=False),
+    Column("args_hash", String(64), nullable=False),
+    Column("args", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("result", JSON),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_tool_invocations_run", "run_id"),
+)
+
+inbound_events = Table(
+    "inbound_events",
+    metadata,
+    Column("surface", String(40), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("tenant_id", Id, nullable=False),
+    Column("received_at", Float, nullable=False),
+    PrimaryKeyConstraint("surface", "event_id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("surface", String(40), nullable=False),
+    Column("run_id", Id),
+    Column("dedupe_key", String(300), nullable=False, unique=True),
+    Column("target", JSON, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("claimed_until", Float),
+    Column("last_error", Text),
+    Column("result", JSON),  # what the platform answered (e.g. a message id to update later)
+    Column("created_at", Float, nullable=False),
+    Column("delivered_at", Float),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("run_id", Id),
+    Column("actor_user_id", Id),
+    Column("action", String(60), nullable=False),
+    Column("tool", String(100)),
+    Column("detail", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_audit_tenant_time", "tenant_id", "created_at"),
+    Index("ix_audit_run", "run_id"),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("run_id", Id, ForeignKey("runs.id"), nullable=False),
+    Column("call_key", String(200), nullable=False),  # the tool call's idempotency key
+    Column("tool", String(100), nullable=False),
+    Column("args", JSON, nullable=False),  # exactly what will run if approved
+    Column("args_hash", String(64), nullable=False),
+    Column("tier", String(20), nullable=False),  # user | admin
+    Column("requester_id", Id, nullable=False),
+    Column("status", String(20), nullable=False),  # pending | approved | denied | expired | cancelled
+    Column("decided_by", Id),
+    Column("decided_at", Float),
+    Column("reason", Text),
+    Column("expires_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("run_id", "call_key", name="uq_approvals_call"),
+    Index("ix_approvals_pending", "tenant_id", "status", "expires_at"),
+)
+
+questions = Table(
+    "questions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("run_id", Id, ForeignKey("runs.id"), nullable=False),
+    Column("call_key", String(200), nullable=False),
+    Column("prompt", Text, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("allow_free_text", Integer, nullable=False, default=0),
+    Column("asked_of", Id, nullable=False),  # the user who may answer
+    Column("status", String(20), nullable=False),  # pending | answered | expired | cancelled
+    Column("answer", Text),
+    Column("answered_by", Id),
+    Column("answered_at", Float),
+    Column("expires_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("run_id", "call_key", name="uq_questions_call"),
+    Index("ix_questions_pending", "tenant_id", "status", "expires_at"),
+)
+
+tenant_policies = Table(
+    "tenant_policies",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("tool", String(100), nullable=False),
+    Column("condition", JSON, nullable=False),  # {"arg": "amount", "op": ">", "value": 100} or {}
+    Column("tier", String(20), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_tenant_policies_tool", "tenant_id", "tool"),
+)

@@ -1,0 +1,482 @@
+"""What a step worker does in SQL: take a lease, read the checkpoint, record a tool intent, commit.
+
+Every write after the lease is fenced: it holds only while the run's fence still equals the one
+this worker was given and its lease has not expired. A worker that lost its lease (paused, slow,
+partitioned) gets `StaleLease` and writes nothing. Time is read inside each transaction, after
+SQLite's write lock is taken, so a worker that waited on the lock does not judge leases by a
+stale clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, insert, select, update
+
+from core.clock import Clock
+from core.errors import StaleLease
+from core.events import EventType
+from core.governance.ask import ASK_USER
+from core.governance.tiers import PolicyRule
+from core.ids import new_id
+from core.lifecycle import ACTIVE, RunStatus, check_transition
+from core.outbound import Renderers
+from core.store import statements as sql
+from core.store.audit import write_audit
+from core.store.database import Database
+from core.store.decisions import approval_from_row, question_from_row
+from core.store.policies import rule_from_row
+from core.store.records import Approval, ChatMessage, NewEvent, Question, Run, ToolInvocation
+from core.store.rows import append_events, numbered, run_from_row, update_run
+from core.store.runs import message_by_id, message_window, release_turn
+from core.store.schema import approvals, questions, runs, tool_invocations
+from core.store.sql import insert_ignore
+
+
+class Refusal(StrEnum):
+    GONE = "gone"  # unknown, finished, parked, or leased by another worker
+    NOT_YOUR_TURN = "not_your_turn"  # an earlier run of the same session goes first
+    DEAD_LETTERED = "dead_lettered"  # too many lease takeovers without progress
+    HELD = "held"  # admission: its user or tenant is at its limit of running runs (core/admission.py)
+
+
+# Asked inside `acquire`'s transaction, with the run's row locked, whether the run may step now.
+LeaseGate = Callable[[Connection, Run, float], "Refusal | None"]
+
+
+@dataclass(frozen=True)
+class Lease:
+    run: Run
+    owner: str
+    fence: int
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class CallInputs:
+    """What the approval gate needs about the next pending tool call."""
+
+    rules: list[PolicyRule]  # the tenant's policy rules for this tool
+    approval: Approval | None  # the approval requested for this call, if any
+    question: Question | None  # the question this call asked, if it is ask_user
+
+
+@dataclass(frozen=True)
+class StepInputs:
+    """What a step reads, loaded in the lease's own transaction."""
+
+    checkpoint: dict[str, Any] | None  # the state after the last committed step; None before the first
+    opening: ChatMessage | None  # the run's own message, when there is no checkpoint yet
+    history: list[ChatMessage]  # the session's messages before the run's, a bounded window
+    call: CallInputs | None = None  # set for a tool step
+
+
+@dataclass(frozen=True)
+class Acquired:
+    lease: Lease | None
+    refusal: Refusal | None = None
+    next_in_session: str | None = None
+    inputs: StepInputs | None = None
+
+
+@dataclass(frozen=True)
+class InvocationUpdate:
+    key: str
+    status: str  # succeeded | failed | unknown
+    result: Any = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class NewApproval:
+    call_key: str
+    tool: str
+    args: dict[str, Any]
+    args_hash: str
+    tier: str
+    requester_id: str
+    expires_at: float
+    id: str = field(default_factory=lambda: new_id("apr"))
+
+
+@dataclass(frozen=True)
+class NewQuestion:
+    call_key: str
+    prompt: str
+    options: list[str]
+    allow_free_text: bool
+    asked_of: str
+    expires_at: float
+    id: str = field(default_factory=lambda: new_id("qst"))
+
+
+@dataclass(frozen=True)
+class AuditNote:
+    action: str
+    tool: str | None = None
+    actor_user_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    status: RunStatus
+    state: dict[str, Any]
+    events: list[NewEvent] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    answer: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    invocation: InvocationUpdate | None = None
+    approval: NewApproval | None = None
+    question: NewQuestion | None = None
+    audit: list[AuditNote] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Committed:
+    run: Run
+    next_in_session: str | None  # a queued run of the same session that may now go
+
+
+class StepStore:
+    def __init__(self, db: Database, clock: Clock, renderers: Renderers | None = None) -> None:
+        self._db = db
+        self._clock = clock
+        self._renderers = renderers
+        self.lease_gate: LeaseGate | None = None
+
+    async def acquire(
+        self, run_id: str, owner: str, lease_s: float, max_attempts: int, history: int = 20
+    ) -> Acquired:
+        def _tx(conn: Connection) -> Any:
+            now = self._clock.now()
+            before = conn.execute(sql.LOCK_RUN, {"b_run": run_id}).first()
+            if before is None:
+                return Acquired(None, Refusal.GONE)
+            prior = run_from_row(before)
+            if prior.status not in ACTIVE or (
+                prior.lease_expires_at is not None and prior.lease_expires_at >= now
+            ):
+                return Acquired(None, Refusal.GONE)
+            if self.lease_gate is not None and (refusal := self.lease_gate(conn, prior, now)) is not None:
+                return Acquired(None, refusal)
+            if prior.status is RunStatus.QUEUED and not _claim_turn(conn, prior):
+                return Acquired(None, Refusal.NOT_YOUR_TURN)
+            events = _acquire_events(prior, owner, max_attempts)
+            if prior.attempts + 1 > max_attempts:
+                return self._dead_letter(conn, prior, events, now)
+            params = {
+                "b_run": run_id,
+                "b_owner": owner,
+                "b_expires": now + lease_s,
+                "b_events": len(events),
+                "b_now": now,
+            }
+            run = run_from_row(conn.execute(sql.TAKE_LEASE, params).one())
+            if events:
+                append_events(conn, run, numbered(run, events, now), self._renderers)
+            lease = Lease(run=run, owner=owner, fence=run.fence, expires_at=now + lease_s)
+            return Acquired(lease, inputs=_inputs(conn, run, history))
+
+        acquired: Acquired = await self._db.run(_tx)
+        return acquired
+
+    def _dead_letter(self, conn: Connection, prior: Run, events: list[NewEvent], now: float) -> Acquired:
+        values = {
+            "fence": runs.c.fence + 1,
+            "attempts": runs.c.attempts + 1,
+            "status": RunStatus.FAILED.value,
+            "error_code": "dead_letter",
+            "error_message": events[-1].payload["reason"],
+            "lease_owner": None,
+            "lease_expires_at": None,
+        }
+        run = update_run(
+            conn,
+            renderers=self._renderers,
+            run_id=prior.id,
+            tenant_id=prior.tenant_id,
+            values=values,
+            events=events,
+            now=now,
+        )
+        assert run is not None  # the row is locked by this transaction
+        return Acquired(None, Refusal.DEAD_LETTERED, release_turn(conn, run))
+
+    async def heartbeat(self, lease: Lease, lease_s: float) -> bool:
+        def extend(conn: Connection) -> bool:
+            now = self._clock.now()
+            params = {**_fence(lease, now), "b_expires": now + lease_s}
+            return bool(conn.execute(sql.HEARTBEAT, params).rowcount)
+
+        extended: bool = await self._db.run(extend)
+        return extended
+
+    async def invocation(self, tenant_id: str, key: str) -> ToolInvocation | None:
+        stmt = select(tool_invocations).where(
+            tool_invocations.c.tenant_id == tenant_id, tool_invocations.c.idempotency_key == key
+        )
+        r = await self._db.run(lambda conn: conn.execute(stmt).first())
+        return _invocation(r) if r else None
+
+    async def claim_invocation(
+        self, lease: Lease, key: str, tool: str, args: dict[str, Any], args_hash: str, event: NewEvent
+    ) -> ToolInvocation | None:
+        """Record the intent to call a tool, before calling it. Returns None when the intent is
+        new; otherwise the invocation an earlier attempt recorded under this key, untouched."""
+
+        def _tx(conn: Connection) -> Any:
+            now = self._clock.now()
+            fresh = insert_ignore(
+                conn,
+                tool_invocations,
+                {
+                    "idempotency_key": key,
+                    "tenant_id": lease.run.tenant_id,
+                    "run_id": lease.run.id,
+                    "tool": tool,
+                    "args_hash": args_hash,
+                    "args": args,
+                    "status": "running",
+                    "attempts": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            if fresh:
+                self._touch(conn, lease, now, [event])
+                return None
+            stmt = select(tool_invocations).where(
+                tool_invocations.c.tenant_id == lease.run.tenant_id, tool_invocations.c.idempotency_key == key
+            )
+            return _invocation(conn.execute(stmt).one())
+
+        return await self._db.run(_tx)
+
+    async def record_retry(self, lease: Lease, key: str, event: NewEvent) -> None:
+        """Another attempt of an idempotent tool whose earlier attempt's outcome was lost."""
+
+        def _tx(conn: Connection) -> Any:
+            now = self._clock.now()
+            self._touch(conn, lease, now, [event])
+            conn.execute(
+                update(tool_invocations)
+                .where(tool_invocations.c.idempotency_key == key)
+                .values(attempts=tool_invocations.c.attempts + 1, updated_at=now)
+            )
+
+        await self._db.run(_tx)
+
+    async def abandon(self, lease: Lease) -> None:
+        """Let the lease lapse now, so the sweeper retries the step without waiting it out."""
+
+        def _tx(conn: Connection) -> Any:
+            now = self._clock.now()
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == lease.run.id, *self._fenced(lease, now))
+                .values(lease_expires_at=now - 1)
+            )
+
+        await self._db.run(_tx)
+
+    async def commit(self, lease: Lease, outcome: StepOutcome) -> Committed:
+        """Events, checkpoint, tool result, answer and the step counter: all or nothing."""
+        check_transition(RunStatus.RUNNING, outcome.status)
+
+        def commit(conn: Connection) -> Committed:
+            now = self._clock.now()
+            params = {
+                **_fence(lease, now),
+                "b_status": outcome.status.value,
+                "b_prompt_tokens": outcome.prompt_tokens,
+                "b_completion_tokens": outcome.completion_tokens,
+                "b_cost": outcome.cost_usd,
+                "b_answer": outcome.answer,
+                "b_error_code": outcome.error_code,
+                "b_error_message": outcome.error_message,
+                "b_events": len(outcome.events),
+            }
+            row = conn.execute(sql.COMMIT, params).first()
+            if row is None:
+                raise StaleLease(f"run {lease.run.id}: lease lost before commit")
+            run = run_from_row(row)
+            if outcome.events:
+                append_events(conn, run, numbered(run, outcome.events, now), self._renderers)
+            conn.execute(
+                sql.INSERT_CHECKPOINT,
+                {
+                    "run_id": run.id,
+                    "step": run.step,
+                    "tenant_id": run.tenant_id,
+                    "state": outcome.state,
+                    "created_at": now,
+                },
+            )
+            if outcome.invocation is not None:
+                inv = outcome.invocation
+                conn.execute(
+                    sql.UPDATE_INVOCATION,
+                    {
+                        "b_key": inv.key,
+                        "b_status": inv.status,
+                        "b_result": inv.result,
+                        "b_error": inv.error,
+                        "b_now": now,
+                    },
+                )
+            if outcome.answer is not None:
+                conn.execute(
+                    sql.INSERT_MESSAGE,
+                    {
+                        "id": new_id("msg"),
+                        "tenant_id": run.tenant_id,
+                        "session_id": run.session_id,
+                        "run_id": run.id,
+                        "user_id": None,
+                        "role": "assistant",
+                        "content": outcome.answer,
+                        "created_at": now,
+                    },
+                )
+            _record_governance(conn, run, outcome, now)
+            nxt = release_turn(conn, run) if outcome.status not in ACTIVE else None
+            return Committed(run=run, next_in_session=nxt)
+
+        committed: Committed = await self._db.run(commit)
+        return committed
+
+    @staticmethod
+    def _fenced(lease: Lease, now: float) -> list[ColumnElement[bool]]:
+        return [
+            runs.c.fence == lease.fence,
+            runs.c.lease_owner == lease.owner,
+            runs.c.lease_expires_at >= now,
+            runs.c.status == RunStatus.RUNNING.value,
+        ]
+
+    def _touch(self, conn: Connection, lease: Lease, now: float, events: list[NewEvent]) -> None:
+        row = conn.execute(sql.TOUCH, {**_fence(lease, now), "b_events": len(events)}).first()
+        if row is None:
+            raise StaleLease(f"run {lease.run.id}: lease lost")
+        run = run_from_row(row)
+        append_events(conn, run, numbered(run, events, now), self._renderers)
+
+
+def _record_governance(conn: Connection, run: Run, outcome: StepOutcome, now: float) -> None:
+    if outcome.approval is not None:
+        a = outcome.approval
+        conn.execute(
+            insert(approvals).values(
+                id=a.id,
+                tenant_id=run.tenant_id,
+                run_id=run.id,
+                call_key=a.call_key,
+                tool=a.tool,
+                args=a.args,
+                args_hash=a.args_hash,
+                tier=a.tier,
+                requester_id=a.requester_id,
+                status="pending",
+                expires_at=a.expires_at,
+                created_at=now,
+            )
+        )
+    if outcome.question is not None:
+        q = outcome.question
+        conn.execute(
+            insert(questions).values(
+                id=q.id,
+                tenant_id=run.tenant_id,
+                run_id=run.id,
+                call_key=q.call_key,
+                prompt=q.prompt,
+                options=q.options,
+                allow_free_text=int(q.allow_free_text),
+                asked_of=q.asked_of,
+                status="pending",
+                expires_at=q.expires_at,
+                created_at=now,
+            )
+        )
+    for note in outcome.audit:
+        write_audit(
+            conn,
+            tenant_id=run.tenant_id,
+            action=note.action,
+            now=now,
+            run_id=run.id,
+            actor_user_id=note.actor_user_id,
+            tool=note.tool,
+            detail=note.detail,
+        )
+
+
+def _invocation(r: Any) -> ToolInvocation:
+    return ToolInvocation(
+        r.idempotency_key,
+        r.tenant_id,
+        r.run_id,
+        r.tool,
+        r.args_hash,
+        r.args,
+        r.status,
+        r.result,
+        r.error,
+        r.attempts,
+    )
+
+
+def _inputs(conn: Connection, run: Run, history: int) -> StepInputs:
+    state = conn.execute(sql.CHECKPOINT, {"b_run": run.id, "b_step": run.step}).scalar_one_or_none()
+    opening = None if state is not None else message_by_id(conn, run.tenant_id, run.message_id)
+    if state is not None and state.get("pending"):  # a tool step: no history, but the gate's inputs
+        return StepInputs(dict(state), opening, [], _call_inputs(conn, run, state["pending"][0]))
+    window = message_window(conn, run.tenant_id, run.session_id, before_id=run.message_id, limit=history)
+    return StepInputs(dict(state) if state is not None else None, opening, window)
+
+
+def _call_inputs(conn: Connection, run: Run, call: dict[str, Any]) -> CallInputs:
+    """`call` is the checkpoint's first pending call (`core.engine.state.PendingCall` as JSON)."""
+    rules = conn.execute(sql.RULES, {"b_tenant": run.tenant_id, "b_tool": call["name"]}).all()
+    found = {"b_run": run.id, "b_key": call["key"]}
+    approval = conn.execute(sql.APPROVAL_FOR_CALL, found).first()
+    # Only the built-in ask_user asks questions; other calls need not look.
+    question = conn.execute(sql.QUESTION_FOR_CALL, found).first() if call["name"] == ASK_USER else None
+    return CallInputs(
+        rules=[rule_from_row(r) for r in rules],
+        approval=approval_from_row(approval) if approval else None,
+        question=question_from_row(question) if question else None,
+    )
+
+
+def _fence(lease: Lease, now: float) -> dict[str, Any]:
+    return {"b_run": lease.run.id, "b_fence": lease.fence, "b_owner": lease.owner, "b_now": now}
+
+
+def _claim_turn(conn: Connection, run: Run) -> bool:
+    """Take the session's turn if it is free and no earlier queued run is waiting for it."""
+    return bool(conn.execute(sql.CLAIM_TURN, {"b_session": run.session_id, "b_run": run.id}).rowcount)
+
+
+def _acquire_events(prior: Run, owner: str, max_attempts: int) -> list[NewEvent]:
+    events: list[NewEvent] = []
+    if prior.lease_owner is not None:
+        events.append(
+            NewEvent(
+                EventType.LEASE_RECOVERED,
+                {"previous_owner": prior.lease_owner, "owner": owner, "step": prior.step},
+            )
+        )
+    if prior.attempts + 1 > max_attempts:
+        reason = f"step {prior.step} was attempted {prior.attempts} times without completing"
+        events.append(NewEvent(EventType.RUN_FAILED, {"code": "dead_letter", "reason": reason}))
+    elif prior.status is RunStatus.QUEUED:
+        events.append(NewEvent(EventType.RUN_STARTED, {"owner": owner}))
+    return events

@@ -1,0 +1,1 @@
+"""Protocol-level stand-ins that record what they receive."""

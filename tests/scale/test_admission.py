@@ -1,0 +1,163 @@
+"""Backpressure: the hard cap refuses, soft limits queue with a place in line, and the lease gate
+holds a run until its user or tenant has room (on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from bots.support import bot as support_bot
+from channels.api.app import build_api
+from core.admission import Admission, Limits
+from core.bots import BotRegistry
+from core.engine.notifier import RunNotifier
+from core.engine.worker import StepWorker, WorkerOptions
+from core.errors import Busy
+from core.events import EventType
+from core.lifecycle import RunStatus
+from core.model.port import DeltaSink, ModelReply, ModelRequest
+from core.queue.inprocess import InProcessQueue
+from core.runtime import Runtime, Submission
+from core.store.context import ContextStore
+from core.store.records import NewEvent, Principal
+from core.store.runs import NewRun
+from core.store.steps import Refusal
+from tests.conftest import TenantFixture
+from tests.fakes.models import FunctionModel, Say
+
+NO_LIMITS = Limits(per_user=None, per_tenant=None, hard_cap=None)
+
+
+async def submit(store: ContextStore, who: Principal, thread: str) -> str:
+    submitted = await store.runs.submit(NewRun(who.tenant_id, who.user_id, "api", thread, "support", "hello"))
+    assert submitted.run is not None
+    return submitted.run.id
+
+
+async def test_past_the_hard_cap_a_submission_is_refused(store: ContextStore, tenant: TenantFixture) -> None:
+    admission = Admission(store.db, replace(NO_LIMITS, hard_cap=2, retry_after_s=7))
+    assert await admission.admit(tenant.member) is None
+    for thread in ("a", "b"):
+        await submit(store, tenant.member, thread)
+    with pytest.raises(Busy) as refused:
+        await admission.admit(tenant.other_member)
+    assert refused.value.retry_after_s == 7 and refused.value.code == "busy"
+
+
+async def test_past_a_user_limit_a_run_is_told_its_place(store: ContextStore, tenant: TenantFixture) -> None:
+    admission = Admission(store.db, replace(NO_LIMITS, per_user=2))
+    for thread in ("a", "b", "c"):
+        await submit(store, tenant.member, thread)
+    assert await admission.admit(tenant.member) == 2  # two ahead must make room: "you are #2"
+    assert await admission.admit(tenant.other_member) is None
+
+
+async def test_a_long_backlog_gives_everyone_a_place(store: ContextStore, tenant: TenantFixture) -> None:
+    admission = Admission(store.db, replace(NO_LIMITS, busy_depth=3))
+    for thread in ("a", "b", "c"):
+        await submit(store, tenant.member, thread)
+    assert await admission.admit(tenant.other_member) == 4
+
+
+async def test_the_lease_gate_holds_a_run_until_its_user_has_room(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    admission = Admission(store.db, replace(NO_LIMITS, per_user=1, hold_s=60))
+    store.steps.lease_gate = admission.gate
+    first = await submit(store, tenant.member, "a")
+    second = await submit(store, tenant.member, "b")
+    colleague = await submit(store, tenant.other_member, "c")
+
+    assert (await store.steps.acquire(first, "w1", 30, 5)).lease is not None
+    held = await store.steps.acquire(second, "w1", 30, 5)
+    assert held.lease is None and held.refusal is Refusal.HELD
+    assert (await store.steps.acquire(colleague, "w1", 30, 5)).lease is not None  # others are not held
+    now = store.clock.now()
+    assert second not in await store.runs.due(now)  # the sweeper leaves it asleep
+    assert (await store.steps.acquire(second, "w2", 30, 5)).refusal is Refusal.GONE  # so do duplicates
+
+    stopped, _ = await store.runs.transition(
+        tenant.id, first, RunStatus.CANCELLED, [NewEvent(EventType.RUN_CANCELLED, {"by": "test"})]
+    )
+    assert await admission.wake(stopped) == [second]
+    assert second in await store.runs.due(store.clock.now())
+    assert (await store.steps.acquire(second, "w1", 30, 5)).lease is not None
+
+
+class SlowModel:
+    """Answers after a pause, and remembers how many calls were in flight at once."""
+
+    def __init__(self) -> None:
+        self.inner = FunctionModel(lambda _: Say("hi"))
+        self.in_flight = 0
+        self.most = 0
+
+    async def complete(self, request: ModelRequest, on_delta: DeltaSink | None = None) -> ModelReply:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            await asyncio.sleep(0.05)
+            return await self.inner.complete(request, on_delta)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_runs_past_the_limit_wait_their_turn_and_all_complete(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    admission = Admission(store.db, replace(NO_LIMITS, per_user=1, hold_s=5))
+    store.steps.lease_gate = admission.gate
+    bots = BotRegistry([support_bot])
+    model = SlowModel()
+    worker = StepWorker(store, bots, model, WorkerOptions())
+    queue = InProcessQueue(admission.releasing(worker.advance), 4)
+    runtime = Runtime(store, bots, queue, RunNotifier(), admission=admission)
+    await queue.start()
+    try:
+        submitted = [
+            await runtime.submit(tenant.member, Submission("support", f"hello {i}", thread_key=f"t{i}"))
+            for i in range(3)
+        ]
+        assert [s.position for s in submitted] == [None, 1, 2]
+        ids = [s.run.id for s in submitted if s.run is not None]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20  # well within hold_s per run: the release wakes the next one
+        while loop.time() < deadline:
+            runs = [await store.runs.get(tenant.id, i) for i in ids]
+            if all(r.status is RunStatus.COMPLETED for r in runs):
+                break
+            await asyncio.sleep(0.05)
+        assert [r.status for r in runs] == [RunStatus.COMPLETED] * 3
+        assert loop.time() < deadline - 15, "held runs should be woken when a slot frees, not by the timer"
+    finally:
+        await queue.stop()
+    assert model.most == 1
+
+
+async def test_the_api_answers_429_with_retry_after_and_tells_the_place_in_line(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    admission = Admission(store.db, replace(NO_LIMITS, per_user=1, hard_cap=2, retry_after_s=9))
+    bots = BotRegistry([support_bot])
+    queue = InProcessQueue(
+        admission.releasing(
+            StepWorker(store, bots, FunctionModel(lambda _: Say("hi")), WorkerOptions()).advance
+        )
+    )
+    runtime = Runtime(store, bots, queue, RunNotifier(), admission=admission)  # queue not started: runs wait
+    key = await store.directory.create_api_key(tenant.id, tenant.member.user_id)
+    transport = httpx.ASGITransport(app=build_api(runtime))
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=headers) as client:
+        first = await client.post("/v1/runs", json={"bot": "support", "message": "hello"})
+        second = await client.post("/v1/runs", json={"bot": "support", "message": "hello again"})
+        third = await client.post("/v1/runs", json={"bot": "support", "message": "and again"})
+    assert first.status_code == 202 and first.json()["queue_position"] is None
+    assert second.status_code == 202 and second.json()["queue_position"] == 1  # "busy: you are #1"
+    assert third.status_code == 429
+    assert third.headers["Retry-After"] == "9"
+    assert third.json()["error"]["code"] == "busy"
+    assert len(await store.runs.find(tenant.id)) == 2  # the refused one left nothing behind
