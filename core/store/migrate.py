@@ -19,7 +19,7 @@ def alembic_config() -> Config:
     return cfg
 
 
-async def migrate(db: Database, revision: str = "head") -> None:
+async def migrate(db: Database, revision: str = "heads") -> None:
     def upgrade(conn: Connection) -> None:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
