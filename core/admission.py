@@ -78,9 +78,12 @@ class Admission:
 
     async def admit(self, who: Principal) -> int | None:
         """Refuse past the hard cap; else the new run's place in line (None: no wait beyond a free worker)."""
+        return await self._db.run(lambda conn: self.admit_in(conn, who))
+
+    def admit_in(self, conn: Connection, who: Principal) -> int | None:
+        """`admit`, inside the caller's transaction: the submission's own, so ingress pays one trip."""
         params = {"tenant": who.tenant_id, "user": who.user_id}
-        row = await self._db.run(lambda conn: conn.execute(_COUNTS, params).one())
-        active, queued, tenant, user = (int(v) for v in row)
+        active, queued, tenant, user = (int(v) for v in conn.execute(_COUNTS, params).one())
         limits = self._limits
         if limits.hard_cap is not None and active >= limits.hard_cap:
             metrics.ADMISSIONS.labels("refused").inc()

@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import partial
 
 from core.admission import Admission
 from core.bots import BotRegistry
@@ -61,7 +62,6 @@ class Runtime:
             raise InvalidInput("the message is empty")
         if len(text) > self._max_chars:
             raise InvalidInput(f"the message has {len(text)} characters; the limit is {self._max_chars}")
-        position = await self.admission.admit(who) if self.admission is not None else None  # may raise Busy
         thread_key = sub.thread_key or new_id("thr")
         submitted = await self.store.runs.submit(
             NewRun(
@@ -75,11 +75,12 @@ class Runtime:
                 idempotency_key=f"{who.user_id}:{sub.idempotency_key}" if sub.idempotency_key else None,
                 request_hash=_request_hash(sub) if sub.idempotency_key else None,
                 event_id=sub.event_id,
+                admit=partial(self.admission.admit_in, who=who) if self.admission is not None else None,
             )
         )
         if submitted.created and submitted.run is not None:
             await self.queue.enqueue(submitted.run.id)
-        return replace(submitted, position=position) if submitted.created else submitted
+        return submitted
 
     async def run(self, who: Principal, run_id: str) -> Run:
         run = await self.store.runs.get(who.tenant_id, run_id)

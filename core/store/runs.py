@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, or_, select
@@ -34,6 +34,9 @@ class NewRun:
     idempotency_key: str | None = None
     request_hash: str | None = None
     event_id: str | None = None  # the surface's delivery id, for retried webhooks
+    # Admission, run inside the insert's transaction (no second round trip): the place in line,
+    # or raises `Busy`, which rolls the whole submission back.
+    admit: Callable[[Connection], int | None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class RunStore:
             )
             if not fresh:
                 return Submitted(run=None, created=False)
+        position = new.admit(conn) if new.admit is not None else None
         session_id = self._session_id(conn, new, now)
         message_id, run_id = new_id("msg"), new_id("run")
         conn.execute(
@@ -135,7 +139,7 @@ class RunStore:
             now,
         )
         append_events(conn, run, [created], self._renderers)
-        return Submitted(run=run, created=True)
+        return Submitted(run=run, created=True, position=position)
 
     def _session_id(self, conn: Connection, new: NewRun, now: float) -> str:
         """The thread's session: created now (one statement), or found (a second)."""

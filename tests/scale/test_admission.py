@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from functools import partial
 
 import httpx
 import pytest
@@ -45,6 +46,23 @@ async def test_past_the_hard_cap_a_submission_is_refused(store: ContextStore, te
     with pytest.raises(Busy) as refused:
         await admission.admit(tenant.other_member)
     assert refused.value.retry_after_s == 7 and refused.value.code == "busy"
+
+
+async def test_a_refused_submission_records_nothing_and_a_retried_event_is_not_refused(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    admission = Admission(store.db, replace(NO_LIMITS, hard_cap=1))
+    recorded = NewRun(tenant.member.tenant_id, tenant.member.user_id, "slack", "t", "support", "hi", event_id="Ev1")
+    first = await store.runs.submit(replace(recorded, admit=partial(admission.admit_in, who=tenant.member)))
+    assert first.created
+    with pytest.raises(Busy):
+        await store.runs.submit(
+            replace(recorded, thread_key="u", event_id="Ev2", admit=partial(admission.admit_in, who=tenant.member))
+        )
+    assert [r.id for r in await store.runs.find(tenant.id)] == [first.run.id]  # type: ignore[union-attr]
+    # Slack re-sends Ev1: it is recognised as a duplicate, not refused as one run too many.
+    again = await store.runs.submit(replace(recorded, admit=partial(admission.admit_in, who=tenant.member)))
+    assert again.run is None and not again.created
 
 
 async def test_past_a_user_limit_a_run_is_told_its_place(store: ContextStore, tenant: TenantFixture) -> None:
