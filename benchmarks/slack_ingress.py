@@ -45,9 +45,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def spawn(args: list[str], env: dict[str, str], log: Path, nice: int = 0) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: os.nice(nice)) if nice else None,
+        )
 
 
 def service_env(db_url: str, slack_url: str, in_process_workers: bool) -> dict[str, str]:
@@ -189,6 +195,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--topology", choices=["one", "split", "ingress"], default="one")
+    parser.add_argument("--worker-nice", type=int, default=10, help="split: the worker process's niceness")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         log = Path(tmp) / "processes.log"
@@ -209,7 +216,8 @@ def main() -> int:
         print(f"serve pid {serve.pid}, Slack stand-in pid {slack.pid}", file=sys.stderr, flush=True)
         if args.topology == "split":
             worker_env = {**env, "SWITCHBOARD_ENGINE__WORKERS": "8", "SWITCHBOARD_SLACK__DELIVER": "true"}
-            worker = spawn(["-m", "channels.cli.main", "worker"], worker_env, log)
+            # On one shared box the worker yields the CPU to ingress (`nice`), as a deployment would.
+            worker = spawn(["-m", "channels.cli.main", "worker"], worker_env, log, nice=args.worker_nice)
             stack.callback(worker.wait, 30)
             stack.callback(worker.terminate)
             wait_for_log(log, "switchboard.worker")
