@@ -98,10 +98,13 @@ class CeleryQueue:
     async def stop(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+            # Bounded: a cancellation that lands inside a Redis call can surface as a RedisError.
+            await asyncio.wait({self._poller}, timeout=5)
             self._poller = None
-        await self._redis.aclose()
+        try:
+            await asyncio.wait_for(self._redis.aclose(), timeout=5)
+        except (TimeoutError, RedisError, OSError) as exc:
+            log.warning("the broker connection did not close cleanly: %s", exc)
 
     def depth(self) -> int:
         return self._depth
@@ -118,5 +121,7 @@ class CeleryQueue:
             try:
                 self._depth = int(await self._redis.llen(self._options.queue))
             except RedisError as exc:
+                if (task := asyncio.current_task()) is not None and task.cancelling():
+                    raise asyncio.CancelledError from exc  # stopping: the error was the cancellation's
                 log.debug("queue depth unavailable: %s", exc)
             await asyncio.sleep(self._options.depth_poll_s)
