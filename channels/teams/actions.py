@@ -1,0 +1,83 @@
+"""Card buttons (`adaptiveCard/action` invokes) → decisions. The core decides who may decide;
+a refused click is answered with a message only the clicker sees, and nothing changes. Once a
+decision is recorded the renderer replaces the card for everyone: the click handler itself never
+edits it.
+
+Approve and Deny take the card's optional reason; an option button answers a question with that
+option; "Send my answer" answers with the card's text input.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from channels.teams import cards
+from channels.teams.activity import Inbound, card_response
+from channels.teams.identity import TeamsDirectory
+from channels.teams.profile import SURFACE
+from core.errors import Conflict, Forbidden, InvalidInput, MisuseError, NotFound
+from core.runtime import Runtime
+from core.store.records import Principal
+
+log = logging.getLogger(__name__)
+
+_CONFLICTS = {
+    "already_decided": "Someone already decided this one.",
+    "expired": "This request expired before anyone decided.",
+    "not_waiting": "This conversation is no longer waiting for a decision.",
+}
+
+
+def explain(exc: MisuseError) -> str:
+    """What to tell the person whose click was refused (the core's Forbidden says who may)."""
+    if isinstance(exc, Conflict):
+        return _CONFLICTS.get(exc.code, "This was already settled.")
+    if isinstance(exc, NotFound):
+        return "I cannot find this request any more."
+    if isinstance(exc, Forbidden | InvalidInput):
+        return exc.message
+    return "Sorry, that did not work."
+
+
+class TeamsActions:
+    def __init__(self, runtime: Runtime, people: TeamsDirectory) -> None:
+        self._runtime = runtime
+        self._people = people
+
+    async def on_card_action(self, inbound: Inbound, tenant_id: str) -> dict[str, Any]:
+        """The invoke's response body: what the clicker is told."""
+        action = inbound.value.get("action") or {}
+        verb = str(action.get("verb") or "")
+        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        if not inbound.user_key:
+            return card_response("I cannot tell who clicked.")
+        who = await self._people.principal(tenant_id, inbound.user_key, inbound.user_name)
+        try:
+            return card_response(await self._act(who, verb, data))
+        except MisuseError as exc:
+            log.info("Teams click refused: %s", exc.code, extra={"tenant": tenant_id, "surface": SURFACE})
+            return card_response(explain(exc))
+
+    async def _act(self, who: Principal, verb: str, data: dict[str, Any]) -> str:
+        if verb in (cards.APPROVE, cards.DENY):
+            approve = verb == cards.APPROVE
+            reason = str(data.get(cards.REASON_INPUT) or "").strip() or None
+            await self._runtime.decide(who, str(data.get("approval_id")), approve=approve, reason=reason)
+            return "Approved." if approve else "Denied."
+        if verb == cards.ANSWER:
+            question_id = str(data.get("question_id"))
+            # The options are on the card the clicker sees; the core decides whether they may answer.
+            question = await self._runtime.store.decisions.question(who.tenant_id, question_id)
+            index = data.get("option")
+            if not isinstance(index, int) or not 0 <= index < len(question.options):
+                raise InvalidInput("that option is not on offer any more")
+            await self._runtime.answer(who, question_id, question.options[index])
+            return "Thanks, got it."
+        if verb == cards.ANSWER_TEXT:
+            answer = str(data.get(cards.ANSWER_INPUT) or "").strip()
+            if not answer:
+                raise InvalidInput("Type an answer first.")
+            await self._runtime.answer(who, str(data.get("question_id")), answer)
+            return "Thanks, got it."
+        raise InvalidInput("This button does nothing any more.")

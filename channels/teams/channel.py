@@ -1,0 +1,127 @@
+"""The Teams surface, wired: `POST /api/messages` (the bot's messaging endpoint) and the outbox
+dispatcher that sends what the renderer recorded. The composition root builds one and starts it.
+
+A request is authenticated before anything is read into the store: a bad token is a 401 and
+leaves no trace. Then the conversation's reference is saved (replies and proactive posts need
+it) and the activity handled: a message becomes a run, a card click a decision.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import aiohttp
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from channels.teams.actions import TeamsActions
+from channels.teams.activity import CARD_ACTION, BadActivity, Inbound, parse_activity
+from channels.teams.auth import AuthOptions, BotFrameworkAuth, Unauthorized
+from channels.teams.connector import ConnectorClient, Credentials, TokenSource, default_token_endpoint
+from channels.teams.conversations import ConversationStore
+from channels.teams.identity import TeamsDirectory
+from channels.teams.ingress import TeamsIngress
+from channels.teams.profile import SURFACE, TeamsProfile
+from channels.teams.renderer import TeamsRenderer
+from channels.teams.sink import SinkOptions, TeamsSink
+from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
+from core.runtime import Runtime
+from core.settings import TeamsSettings
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+def teams_renderer(settings: TeamsSettings) -> TeamsRenderer:
+    """The renderer the store calls for runs on the "teams" surface."""
+    return TeamsRenderer(TeamsProfile())
+
+
+class TeamsChannel:
+    def __init__(
+        self,
+        settings: TeamsSettings,
+        runtime: Runtime,
+        *,
+        dispatch: DispatchOptions | None = None,
+        sink: SinkOptions | None = None,
+    ) -> None:
+        if not settings.enabled:
+            raise ValueError("Teams needs an app id and password (or allow_anonymous, for development)")
+        store = runtime.store
+        self._session: aiohttp.ClientSession | None = None
+        self.auth = BotFrameworkAuth(
+            AuthOptions(settings.app_id, settings.openid_metadata_url, settings.allow_anonymous), self.session
+        )
+        credentials = None
+        if settings.app_id and settings.app_password is not None:
+            endpoint = settings.token_endpoint or default_token_endpoint(settings.app_tenant_id)
+            credentials = Credentials(settings.app_id, settings.app_password.get_secret_value(), endpoint)
+        self.conversations = ConversationStore(store.db, store.clock)
+        self.people = TeamsDirectory(store, frozenset(settings.admins), frozenset(settings.allowed_tenants))
+        self.ingress = TeamsIngress(runtime, self.people, store.outbox, settings.default_bot)
+        self.actions = TeamsActions(runtime, self.people)
+        connector = ConnectorClient(TokenSource(credentials, self.session), self.session)
+        self.dispatcher = OutboxDispatcher(
+            store.outbox,
+            TeamsSink(connector, self.conversations, store.outbox, self.people.name, sink),
+            dispatch,
+        )
+        self._deliver = settings.deliver
+
+    def session(self) -> aiohttp.ClientSession:
+        """One HTTP session for key fetches, tokens and connector calls (opened by `start`)."""
+        if self._session is None:
+            raise RuntimeError("the Teams channel is not started")
+        return self._session
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        if self._deliver:
+            await self.dispatcher.start()
+
+    async def stop(self) -> None:
+        await self.dispatcher.stop()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def routes(self) -> list[Route]:
+        return [Route("/api/messages", self.messages, methods=["POST"])]
+
+    async def messages(self, request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return _error(413, "the activity is too large")
+        try:
+            inbound = parse_activity(json.loads(body))
+        except (ValueError, BadActivity) as exc:  # JSONDecodeError is a ValueError
+            return _error(400, str(exc))
+        try:
+            await self.auth.authenticate(
+                request.headers.get("authorization"), inbound.service_url, inbound.channel_id
+            )
+        except Unauthorized as exc:
+            log.warning("Teams request refused: %s", exc, extra={"surface": SURFACE})
+            return _error(401, "unauthorized")
+        if not inbound.aad_tenant_id:
+            return _error(400, "the activity names no Azure AD tenant")
+        if not self.people.allows(inbound.aad_tenant_id):
+            return _error(403, "this tenant may not use the bot")
+        tenant_id = await self.people.tenant(inbound.aad_tenant_id)
+        await self.conversations.save(tenant_id, inbound.conversation)
+        return await self._handle(inbound, tenant_id)
+
+    async def _handle(self, inbound: Inbound, tenant_id: str) -> Response:
+        if inbound.type == "message":
+            await self.ingress.on_message(inbound, tenant_id)
+        elif inbound.type == "invoke" and inbound.name == CARD_ACTION:
+            return JSONResponse(await self.actions.on_card_action(inbound, tenant_id))
+        return Response(status_code=200)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"message": message}}, status_code=status)

@@ -1,0 +1,176 @@
+"""Carrying out Teams outbox items with the Bot Connector API, within Teams' limits.
+
+Every item names a stored conversation; its reference says where to send. Posts remember the
+new activity's id (the item's result) so later updates find it; a card post also keeps the card,
+so its decided form can be built from it. An update whose activity is not posted yet waits; the
+progress message is edited at most once a second and an older edit never overwrites a newer
+one. A 429 pauses all sends for its Retry-After; other transient failures back off; only
+answers about the message itself (400, 403, 404, 413) give up on it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from channels.teams import activity, cards
+from channels.teams.connector import ConnectorClient, ConnectorError
+from channels.teams.conversations import Conversation, ConversationStore
+from channels.teams.markdown import escape
+from channels.teams.profile import SURFACE
+from core.outbox_dispatcher import DeliveryRejected, DeliveryRetry
+from core.store.outbox import OutboxItem, OutboxStore
+
+_USER_REF = re.compile(r"<sb-user:([A-Za-z0-9_\-]+)>")
+_PERMANENT = frozenset({400, 403, 404, 410, 413})
+
+Names = Callable[[str, str], Awaitable[str]]  # (tenant id, product user id) -> display name
+
+
+@dataclass(frozen=True)
+class SinkOptions:
+    update_interval_s: float = 1.0  # the progress message: about one edit per second
+    backoff_s: float = 0.5  # the first pause after a failure (or while waiting); doubles per attempt
+    max_wait_s: float = 60.0  # the longest pause while waiting for an earlier message
+    max_backoff_s: float = 300.0  # the longest pause after a failure
+
+
+class TeamsSink:
+    surface = SURFACE
+
+    def __init__(
+        self,
+        connector: ConnectorClient,
+        conversations: ConversationStore,
+        outbox: OutboxStore,
+        names: Names,
+        options: SinkOptions | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._connector = connector
+        self._conversations = conversations
+        self._outbox = outbox
+        self._names = names
+        self._options = options or SinkOptions()
+        self._clock = clock
+        self._paused_until = 0.0  # a 429 from the connector pauses every send
+        self._edited: dict[str, tuple[int, float]] = {}  # message key -> (newest seq applied, when)
+
+    def coalesce_key(self, item: OutboxItem) -> str | None:
+        """Edits of one progress message: only the newest needs sending."""
+        payload = item.payload
+        return str(payload["ref"]) if payload.get("op") == "update" and "seq" in payload else None
+
+    async def deliver(self, item: OutboxItem) -> dict[str, Any] | None:
+        conversation = await self._conversations.get(item.tenant_id, str(item.target.get("conversation")))
+        if conversation is None:
+            raise DeliveryRejected("no stored Teams conversation for this item")
+        payload = await self._with_names(item.tenant_id, item.payload)
+        op = payload.get("op")
+        if op == "typing":
+            typing = activity.typing(conversation)
+            await self._call(
+                item,
+                lambda: self._connector.send(conversation.service_url, conversation.conversation_id, typing),
+            )
+            return {}
+        if op == "post":
+            return await self._post(item, conversation, payload)
+        if op == "update":
+            return await self._update(item, conversation, payload)
+        raise DeliveryRejected(f"unknown Teams outbox operation {op!r}")
+
+    async def _post(
+        self, item: OutboxItem, conversation: Conversation, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        after = payload.get("after")
+        if after and await self._outbox.result(after) is None:
+            raise DeliveryRetry(self._wait(item), f"waiting for {after}")
+        card = payload.get("card")
+        body = (
+            activity.card_message(conversation, card, str(payload.get("text", "")))
+            if card is not None
+            else activity.message(conversation, str(payload["text"]))
+        )
+        result: dict[str, Any] = {
+            "id": await self._call(
+                item,
+                lambda: self._connector.send(
+                    conversation.service_url, conversation.conversation_id, body, conversation.reply_to_id
+                ),
+            )
+        }
+        if card is not None:  # kept so the decision's update can show the card without its buttons
+            result["card"] = card
+        return result
+
+    async def _update(
+        self, item: OutboxItem, conversation: Conversation, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        ref = str(payload["ref"])
+        posted = await self._outbox.result(ref)
+        if posted is None:
+            raise DeliveryRetry(self._wait(item), f"waiting for {ref} to be posted")
+        seq = payload.get("seq")
+        if seq is not None:
+            newest, when = self._edited.get(ref, (-1, float("-inf")))
+            if int(seq) < newest:
+                return {"superseded": True}
+            pause = when + self._options.update_interval_s - self._clock()
+            if pause > 0:
+                raise DeliveryRetry(pause, "progress edits are throttled")
+        if "outcome" in payload:
+            card = cards.decided(posted.get("card") or cards.notice("Decided"), payload["outcome"])
+            body = activity.card_message(conversation, card, "Decided")
+        else:
+            body = activity.message(conversation, str(payload["text"]))
+        await self._call(
+            item,
+            lambda: self._connector.update(
+                conversation.service_url, conversation.conversation_id, posted["id"], body
+            ),
+        )
+        if seq is not None:
+            self._edited[ref] = (int(seq), self._clock())
+        return {"id": posted["id"]}
+
+    async def _call(self, item: OutboxItem, call: Callable[[], Awaitable[Any]]) -> Any:
+        paused = self._paused_until - self._clock()
+        if paused > 0:
+            raise DeliveryRetry(paused, "the connector is rate limiting us")
+        try:
+            return await call()
+        except ConnectorError as exc:
+            if exc.status == 429:
+                after = max(1.0, exc.retry_after or 1.0)
+                self._paused_until = self._clock() + after
+                raise DeliveryRetry(after, f"rate limited for {after:.0f} s") from exc
+            if exc.status in _PERMANENT:
+                raise DeliveryRejected(str(exc)) from exc
+            raise DeliveryRetry(self._backoff(item, self._options.max_backoff_s), str(exc)) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryRetry(self._backoff(item, self._options.max_backoff_s), type(exc).__name__) from exc
+
+    def _wait(self, item: OutboxItem) -> float:
+        return self._backoff(item, self._options.max_wait_s)
+
+    def _backoff(self, item: OutboxItem, cap: float) -> float:
+        return min(cap, self._options.backoff_s * 2 ** min(item.attempts, 16))
+
+    async def _with_names(self, tenant_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Product user placeholders (the renderer cannot look people up) → display names."""
+        flat = json.dumps(payload, ensure_ascii=False)
+        found = set(_USER_REF.findall(flat))
+        if not found:
+            return payload
+        names = {
+            u: json.dumps(escape(await self._names(tenant_id, u)), ensure_ascii=False)[1:-1] for u in found
+        }
+        replaced: dict[str, Any] = json.loads(_USER_REF.sub(lambda m: names[m.group(1)], flat))
+        return replaced
