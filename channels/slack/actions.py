@@ -19,11 +19,12 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from channels import refusals
 from channels.slack import blocks
 from channels.slack.identity import SlackDirectory
 from channels.slack.mrkdwn import escape
 from channels.slack.profile import SURFACE
-from core.errors import Conflict, Forbidden, InvalidInput, MisuseError, NotFound
+from core.errors import InvalidInput, MisuseError
 from core.runtime import Runtime
 from core.store.outbox import OutboxStore
 from core.store.records import Principal
@@ -32,22 +33,11 @@ log = logging.getLogger(__name__)
 
 DENY_VIEW = "sb_deny_reason"
 FREE_TEXT_VIEW = "sb_free_text"
-_CONFLICTS = {
-    "already_decided": "Someone already decided this one.",
-    "expired": "This request expired before anyone decided.",
-    "not_waiting": "This conversation is no longer waiting for a decision.",
-}
 
 
 def explain(exc: MisuseError) -> str:
-    """What to tell the person whose click was refused (the core's Forbidden says who may)."""
-    if isinstance(exc, Conflict):
-        return _CONFLICTS.get(exc.code, "This was already settled.")
-    if isinstance(exc, NotFound):
-        return "I cannot find this request any more."
-    if isinstance(exc, Forbidden | InvalidInput):
-        return escape(exc.message)
-    return "Sorry, that did not work."
+    """What to tell the person whose click was refused, in mrkdwn."""
+    return refusals.explain(exc, escape)
 
 
 class SlackActions:

@@ -1,0 +1,42 @@
+"""`switchboard discord`: the Discord gateway client on its own, without the HTTP service.
+
+One process per Discord application should listen on the gateway (each would receive every
+event). This one also delivers the Discord outbox and, without a broker, runs steps in process
+with a sweeper, like `switchboard worker`; with a broker the Celery workers run the steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from channels.composition import build_service
+from core.settings import Settings
+
+log = logging.getLogger("switchboard.discord")
+
+
+async def discord_gateway(_: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()
+    if not settings.discord.enabled:
+        print(
+            "error: set SWITCHBOARD_DISCORD__TOKEN to the bot's token (see manifests/discord.md)",
+            file=sys.stderr,
+        )
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    svc = await build_service(settings)
+    try:
+        await svc.start(sweep=not settings.broker_url, listen=True)
+        log.info("listening on the Discord gateway")
+        await stop.wait()
+    finally:
+        await svc.stop()
+    return 0

@@ -1,0 +1,234 @@
+"""Carrying out Discord outbox items with discord.py's HTTP client, within Discord's limits.
+
+Posts remember their message id (the item's result) so later edits find the message. A post to
+a conversation's thread that does not exist yet opens it from the message it hangs on (a thread
+started from a message has that message's id) and posts again. Status edits go out at most once
+a second and an older edit never overwrites a newer one. Every message is sent with no mentions
+allowed.
+
+Nothing is sent twice: a post carries a nonce derived from its outbox item with
+`enforce_nonce`, so when discord.py or the outbox repeats a post Discord already took (a 5xx or
+a timeout after the fact), Discord returns the first message instead of creating another. Edits
+are idempotent, and so is opening a thread (Discord says it is already open).
+
+Nothing is dropped: discord.py waits out short 429s itself (the request was not processed, so
+repeating it is safe); longer ones (`RateLimited`, above the client's `max_ratelimit_timeout`)
+and 429s it gave up on become `DeliveryRetry(retry_after)`, and so do outages and 5xx. Only
+what Discord says can never work (403, 404, a 400 about the message) is `DeliveryRejected`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import discord
+from discord.http import HTTPClient, Route
+
+from channels.discord.profile import SURFACE
+from core.outbox_dispatcher import DeliveryRejected, DeliveryRetry
+from core.store.outbox import OutboxItem, OutboxStore
+
+_USER_REF = re.compile(r"<sb-user:([A-Za-z0-9_\-]+)>")
+_UNKNOWN_CHANNEL = 10003
+_THREAD_EXISTS = 160004
+_NO_MENTIONS: dict[str, Any] = {"parse": []}
+_THREAD_ARCHIVE_MINUTES = 1440
+
+Mention = Callable[[str, str], Awaitable[str]]  # (tenant id, product user id) -> "<@id>"
+
+
+@dataclass(frozen=True)
+class SinkOptions:
+    edit_interval_s: float = 1.0  # edits of one message: about one a second
+    backoff_s: float = 0.5  # the first pause after a failure (or while waiting); doubles per attempt
+    max_wait_s: float = 60.0  # the longest pause while waiting for an earlier message
+    max_backoff_s: float = 300.0  # the longest pause after a failure
+
+
+class DiscordSink:
+    surface = SURFACE
+
+    def __init__(
+        self,
+        http: HTTPClient,
+        outbox: OutboxStore,
+        mention: Mention,
+        logged_in: Callable[[], bool],
+        options: SinkOptions | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._http = http
+        self._outbox = outbox
+        self._mention = mention
+        self._logged_in = logged_in
+        self._options = options or SinkOptions()
+        self._clock = clock
+        self._edited: dict[str, tuple[int, float]] = {}  # message key -> (newest seq applied, when)
+
+    def coalesce_key(self, item: OutboxItem) -> str | None:
+        """Edits of one status message, and typing indicators of one run: only the newest counts."""
+        payload = item.payload
+        if payload.get("op") == "edit" and "seq" in payload:
+            return str(payload["ref"])
+        if payload.get("op") == "typing":
+            return f"typing:{item.run_id}"
+        return None
+
+    async def deliver(self, item: OutboxItem) -> dict[str, Any] | None:
+        if not self._logged_in():
+            raise DeliveryRetry(self._wait(item), "not logged in to Discord yet")
+        op = item.payload.get("op")
+        if op == "typing":
+            return await self._typing(item)
+        payload = await self._with_names(item.tenant_id, item.payload)
+        if op == "post":
+            return await self._post(item, payload)
+        if op == "edit":
+            return await self._edit(item, payload)
+        raise DeliveryRejected(f"unknown Discord outbox operation {op!r}")
+
+    async def _post(self, item: OutboxItem, payload: dict[str, Any]) -> dict[str, Any]:
+        after = payload.get("after")
+        if after and await self._outbox.result(after) is None:
+            raise DeliveryRetry(self._wait(item), f"waiting for {after}")
+        target = item.target
+        body = {
+            **payload["message"],
+            "allowed_mentions": _NO_MENTIONS,
+            "nonce": _nonce(item),
+            "enforce_nonce": True,
+        }
+        try:
+            message = await self._call(
+                item, Route("POST", "/channels/{channel_id}/messages", channel_id=target["channel"]), body
+            )
+        except discord.NotFound as exc:
+            if exc.code != _UNKNOWN_CHANNEL or not target.get("parent"):
+                raise DeliveryRejected(f"post: {exc.text or exc.status}") from exc
+            await self._open_thread(item)
+            message = await self._call(
+                item, Route("POST", "/channels/{channel_id}/messages", channel_id=target["channel"]), body
+            )
+        result: dict[str, Any] = {"id": str(message["id"]), "channel": str(message["channel_id"])}
+        if payload.get("card"):  # kept so the decision's edit can show the card without its buttons
+            result["embeds"] = payload["message"].get("embeds") or []
+        return result
+
+    async def _open_thread(self, item: OutboxItem) -> None:
+        target = item.target
+        route = Route(
+            "POST",
+            "/channels/{channel_id}/messages/{message_id}/threads",
+            channel_id=target["parent"],
+            message_id=target["channel"],
+        )
+        body = {
+            "name": target.get("thread_name") or "Switchboard",
+            "auto_archive_duration": _THREAD_ARCHIVE_MINUTES,
+        }
+        try:
+            await self._call(item, route, body)
+        except discord.HTTPException as exc:
+            if exc.code != _THREAD_EXISTS:
+                raise DeliveryRejected(f"open thread: {exc.text or exc.status}") from exc
+
+    async def _edit(self, item: OutboxItem, payload: dict[str, Any]) -> dict[str, Any]:
+        ref = str(payload["ref"])
+        posted = await self._outbox.result(ref)
+        if posted is None:
+            raise DeliveryRetry(self._wait(item), f"waiting for {ref} to be posted")
+        seq = payload.get("seq")
+        if seq is not None:
+            newest, when = self._edited.get(ref, (-1, float("-inf")))
+            if int(seq) < newest:
+                return {"superseded": True}
+            pause = when + self._options.edit_interval_s - self._clock()
+            if pause > 0:
+                raise DeliveryRetry(pause, "status edits are throttled")
+        body: dict[str, Any] = {**payload.get("message", {}), "allowed_mentions": _NO_MENTIONS}
+        if payload.get("card"):
+            body |= {"embeds": [*posted.get("embeds", []), payload["embed"]], "components": []}
+        route = Route(
+            "PATCH",
+            "/channels/{channel_id}/messages/{message_id}",
+            channel_id=posted["channel"],
+            message_id=posted["id"],
+        )
+        try:
+            await self._call(item, route, body)
+        except discord.NotFound as exc:  # deleted by someone: nothing left to edit
+            raise DeliveryRejected(f"edit: {exc.text or exc.status}") from exc
+        if seq is not None:
+            self._edited[ref] = (int(seq), self._clock())
+        return {"id": posted["id"], "channel": posted["channel"]}
+
+    async def _typing(self, item: OutboxItem) -> dict[str, Any]:
+        """Best effort: a typing indicator that had to wait is stale, and one that fails is no loss."""
+        if item.attempts:
+            return {"skipped": "late"}
+        route = Route("POST", "/channels/{channel_id}/typing", channel_id=item.target["channel"])
+        try:
+            await self._http.request(route)
+        except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            return {"skipped": type(exc).__name__}
+        return {}
+
+    async def _call(self, item: OutboxItem, route: Route, body: dict[str, Any]) -> Any:
+        """One REST call; discord.py's exceptions become the outbox's (404 is the caller's)."""
+        what = f"{route.method} {route.path}"
+        try:
+            return await self._http.request(route, json=body)
+        except discord.RateLimited as exc:
+            raise DeliveryRetry(exc.retry_after, f"{what}: rate limited for {exc.retry_after:.1f} s") from exc
+        except discord.NotFound:
+            raise
+        except discord.HTTPException as exc:
+            if exc.status == 429:
+                after = _retry_after(exc)
+                raise DeliveryRetry(after, f"{what}: rate limited for {after:.1f} s") from exc
+            if exc.status in (400, 403, 413):
+                raise DeliveryRejected(f"{what}: {exc.status} {exc.text}") from exc
+            raise DeliveryRetry(
+                self._backoff(item, self._options.max_backoff_s), f"{what}: {exc.status}"
+            ) from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise DeliveryRetry(
+                self._backoff(item, self._options.max_backoff_s), f"{what}: {type(exc).__name__}"
+            ) from exc
+
+    def _wait(self, item: OutboxItem) -> float:
+        return self._backoff(item, self._options.max_wait_s)
+
+    def _backoff(self, item: OutboxItem, cap: float) -> float:
+        return min(cap, self._options.backoff_s * 2 ** min(item.attempts, 16))
+
+    async def _with_names(self, tenant_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Product user placeholders (the renderer cannot look people up) → Discord mentions."""
+        text = json.dumps(payload, ensure_ascii=False)
+        found = set(_USER_REF.findall(text))
+        if not found:
+            return payload
+        names = {user_id: await self._mention(tenant_id, user_id) for user_id in found}
+        # Names are JSON-escaped before they go into the JSON text.
+        replaced = _USER_REF.sub(lambda m: json.dumps(names[m.group(1)], ensure_ascii=False)[1:-1], text)
+        value: dict[str, Any] = json.loads(replaced)
+        return value
+
+
+def _nonce(item: OutboxItem) -> str:
+    """The same for every attempt at one item; Discord allows 25 characters."""
+    return hashlib.sha256(item.id.encode()).hexdigest()[:25]
+
+
+def _retry_after(exc: discord.HTTPException) -> float:
+    try:
+        return max(0.0, float(exc.response.headers.get("Retry-After", 1)))
+    except (TypeError, ValueError):
+        return 1.0
