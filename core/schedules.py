@@ -1,0 +1,172 @@
+"""Managing schedules, the same for chat, the REST API and the CLI: validate, authorize, audit.
+
+Every call names who is asking. A member sees and changes their own schedules; an admin those of
+the whole tenant; nobody reaches another tenant's (NotFound, never "forbidden": ids don't leak).
+
+The exact cron grammar belongs to the timing engine (scheduler/, APScheduler), which core may not
+import; callers that have it pass it in as `TimingRules`. Without it only the shape is checked,
+and the scheduler disables (with an audit entry) a schedule it cannot compute fire times for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.errors import InvalidInput, NotFound
+from core.store.context import ContextStore
+from core.store.records import Principal
+from core.store.schedule_records import Misfire, Schedule
+
+TARGET_KEYS = frozenset({"surface", "channel", "thread", "user"})
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?#]+$")
+MIN_INTERVAL_S = 60
+
+
+class TimingRules(Protocol):
+    def check(self, cron: str | None, interval_s: int | None, timezone: str) -> None:
+        """Raise InvalidInput when no fire time can be computed for this timing."""
+        ...
+
+
+class BasicTiming:
+    """The shape of a timing: exactly one of cron (five fields) or interval, and a real time zone."""
+
+    def check(self, cron: str | None, interval_s: int | None, timezone: str) -> None:
+        if (cron is None) == (interval_s is None):
+            raise InvalidInput("give exactly one of cron or interval_s")
+        if cron is not None:
+            fields = cron.split()
+            if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+                raise InvalidInput(f"cron {cron!r} needs five fields: minute hour day month day-of-week")
+        if interval_s is not None and interval_s < MIN_INTERVAL_S:
+            raise InvalidInput(f"interval_s must be at least {MIN_INTERVAL_S}, got {interval_s}")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(
+                f"unknown time zone {timezone!r} (use an IANA name like Europe/Berlin)"
+            ) from None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a caller asks for; the book fills in the tenant, owner and ids."""
+
+    bot: str
+    target: dict[str, Any]
+    prompt: str
+    cron: str | None = None
+    interval_s: int | None = None
+    timezone: str = "UTC"
+    kind: str = "digest"
+    name: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    misfire: Misfire = Misfire.SKIP
+    grace_s: int = 300
+
+
+class ScheduleBook:
+    def __init__(
+        self,
+        store: ContextStore,
+        timing: TimingRules | None = None,
+        *,
+        bots: frozenset[str] | None = None,
+    ) -> None:
+        self._store = store
+        self._timing = timing or BasicTiming()
+        self._bots = bots  # the known bot names, when the caller has the registry
+
+    async def create(self, who: Principal, draft: Draft, *, schedule_id: str = "") -> Schedule:
+        """`schedule_id` (optional) makes creation idempotent: a retry returns the first schedule."""
+        if schedule_id:
+            try:
+                return await self._store.schedules.get(who.tenant_id, schedule_id)
+            except NotFound:
+                pass
+        self._timing.check(draft.cron, draft.interval_s, draft.timezone)
+        target = check_target(draft.target)
+        if self._bots is not None and draft.bot not in self._bots:
+            raise InvalidInput(f"no bot named {draft.bot!r}; known: {', '.join(sorted(self._bots))}")
+        if not draft.prompt.strip():
+            raise InvalidInput("a schedule needs a prompt")
+        if draft.grace_s < 0:
+            raise InvalidInput("grace_s must not be negative")
+        schedule = Schedule(
+            id=schedule_id,
+            tenant_id=who.tenant_id,
+            owner_id=who.user_id,
+            bot=draft.bot,
+            kind=draft.kind,
+            cron=" ".join(draft.cron.split()) if draft.cron else None,
+            interval_s=draft.interval_s,
+            timezone=draft.timezone,
+            target=target,
+            prompt=draft.prompt.strip(),
+            params=dict(draft.params),
+            misfire=Misfire(draft.misfire),
+            grace_s=draft.grace_s,
+            name=draft.name.strip() or draft.prompt.strip()[:60],
+        )
+        return await self._store.schedules.create(schedule, actor_user_id=who.user_id)
+
+    async def list(self, who: Principal) -> list[Schedule]:
+        owner = None if who.is_admin else who.user_id
+        return await self._store.schedules.find(who.tenant_id, owner_id=owner)
+
+    async def get(self, who: Principal, schedule_id: str) -> Schedule:
+        schedule = await self._store.schedules.get(who.tenant_id, schedule_id)
+        if not who.is_admin and schedule.owner_id != who.user_id:
+            raise NotFound(f"no schedule {schedule_id}")
+        return schedule
+
+    async def pause(self, who: Principal, schedule_id: str) -> Schedule:
+        await self.get(who, schedule_id)
+        return await self._store.schedules.set_enabled(
+            who.tenant_id, schedule_id, False, actor_user_id=who.user_id, reason="paused"
+        )
+
+    async def resume(self, who: Principal, schedule_id: str) -> Schedule:
+        await self.get(who, schedule_id)
+        return await self._store.schedules.set_enabled(
+            who.tenant_id, schedule_id, True, actor_user_id=who.user_id
+        )
+
+    async def delete(self, who: Principal, schedule_id: str) -> None:
+        await self.get(who, schedule_id)
+        await self._store.schedules.delete(who.tenant_id, schedule_id, actor_user_id=who.user_id)
+
+
+def check_target(target: dict[str, Any]) -> dict[str, Any]:
+    """The surface-neutral target: {"surface", "channel", "thread", "user"}; a channel (optionally
+    a thread in it) or a user to message directly."""
+    unknown = set(target) - TARGET_KEYS
+    if unknown:
+        raise InvalidInput(f"unknown target fields: {', '.join(sorted(unknown))}")
+    clean = {k: (str(target[k]).strip() if target.get(k) else None) for k in TARGET_KEYS}
+    if not clean["surface"]:
+        raise InvalidInput("a target needs a surface, e.g. slack")
+    if bool(clean["channel"]) == bool(clean["user"]):
+        raise InvalidInput("a target needs exactly one of channel or user")
+    if clean["thread"] and not clean["channel"]:
+        raise InvalidInput("a target thread needs its channel")
+    return clean
+
+
+async def disable_for_run(store: ContextStore, tenant_id: str, run_id: str, reason: str) -> Schedule | None:
+    """A scheduled run's target is gone: disable its schedule (audited as "schedule.disabled").
+    Returns the schedule when this call disabled it; None if the run was not scheduled or the
+    schedule was already off (so the owner is told once)."""
+    fire = await store.schedules.fire_for_run(tenant_id, run_id)
+    if fire is None:
+        return None
+    try:
+        schedule = await store.schedules.get(tenant_id, fire.schedule_id)
+    except NotFound:
+        return None
+    if not schedule.enabled:
+        return None
+    return await store.schedules.set_enabled(tenant_id, schedule.id, False, actor_user_id=None, reason=reason)
