@@ -1,0 +1,154 @@
+"""Alert cards in Slack: raised by the anomaly handler, posted through the outbox to the Slack
+stand-in; the buttons clicked with signed interactivity requests. Silence is refused to a plain
+member (ephemerally, audited), Acknowledge edits the card to say who, Investigate starts the ops
+bot in the card's thread, and the resolution is posted in that thread."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy import insert
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from channels.slack import SlackChannel, slack_renderer
+from channels.slack.alerts import SlackNoticeRenderer
+from core.alerts.lifecycle import AlertStatus
+from core.model.port import Message
+from core.store.alerts import AlertStore
+from core.store.audit import AuditQuery
+from core.store.context import ContextStore
+from core.store.schema import demo_metrics
+from scheduler.anomaly.demo import METRIC, ensure_demo_check
+from scheduler.anomaly.handler import AnomalyHandler, Sources
+from scheduler.anomaly.narrator import Narrator
+from scheduler.anomaly.sources import Bounds, SqlMetrics
+from tests.channels.slack.conftest import FAST_DISPATCH, FAST_SINK, SlackTestbed, settings_for
+from tests.channels.slack.test_buttons import buttons, card_text, ephemerals, where
+from tests.fakes.models import FunctionModel, Say
+from tests.fakes.slack_api import TEAM_ID, FakeSlackApi
+from tests.scheduler.anomaly.conftest import BOTS, at, ops_engine
+
+TENANT = f"slack-{TEAM_ID}"
+CHANNEL = "C100"
+
+
+def model_policy(messages: list[Message]) -> Say:
+    system = str(messages[0].get("content", "")) if messages else ""
+    return Say("Checkout latency spiked." if "narrate anomaly alerts" in system else "Looking into it.")
+
+
+@asynccontextmanager
+async def alert_bed(
+    database_url: str, api: FakeSlackApi
+) -> AsyncIterator[tuple[SlackTestbed, AnomalyHandler]]:
+    settings = settings_for(api)
+    store = ContextStore.open(database_url, renderers={"slack": slack_renderer(settings)})
+    model = FunctionModel(model_policy)
+    metrics = SqlMetrics(database_url, {}, Bounds())
+    alerts = AlertStore(store.db, store.clock, {"slack": SlackNoticeRenderer()})
+    handler = AnomalyHandler(alerts, Sources(metrics), Narrator(model), BOTS)
+    try:
+        async with ops_engine(store, model) as eng:
+            channel = SlackChannel(settings, eng.runtime, dispatch=FAST_DISPATCH, sink=FAST_SINK)
+            await channel.start()
+            app = Starlette(routes=[Mount("/slack", app=channel.asgi())])
+            try:
+                async with httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://slack.test"
+                ) as http:
+                    yield SlackTestbed(api, store, eng, channel, http), handler
+            finally:
+                await channel.stop()
+    finally:
+        metrics.close()
+        await store.close()
+
+
+def alert_card(api: FakeSlackApi) -> Any:
+    return next((m for m in api.messages(CHANNEL) if m.thread_ts is None and "Alert:" in card_text(m)), None)
+
+
+def action_ids(message: Any) -> list[str]:
+    return [b["action_id"].split(":")[0] for b in buttons(message)]
+
+
+async def click(bed: SlackTestbed, user: str, verb: str, message: Any, team: str = TEAM_ID) -> None:
+    button = next(b for b in buttons(message) if b["action_id"].startswith(f"sb_alert_{verb}:"))
+    response = await bed.click(user, button["action_id"], button["value"], where(message), team=team)
+    assert response.status_code == 200, response.text
+
+
+async def test_alert_buttons_in_slack(
+    database_url: str, store: ContextStore, slack_api: FakeSlackApi
+) -> None:
+    async with alert_bed(database_url, slack_api) as (bed, handler):
+        await bed.store.directory.create_tenant("Slack", tenant_id=TENANT)
+        owner = await bed.store.directory.resolve_identity(TENANT, "slack", "UOWNER", display_name="owner")
+        target = {"surface": "slack", "channel": CHANNEL}
+        now = bed.store.clock.now()
+        schedule = await ensure_demo_check(bed.store, TENANT, owner.id, bot="ops", target=target, now=now)
+        await handler.fire(schedule, at(now))
+
+        await bed.settle(lambda: alert_card(slack_api) is not None)
+        card = alert_card(slack_api)
+        assert action_ids(card) == ["sb_alert_ack", "sb_alert_investigate", "sb_alert_silence"]
+        assert "Checkout latency spiked." in card_text(card) and METRIC in str(card.blocks)
+        [alert] = await AlertStore(bed.store.db, bed.store.clock, {}).find(TENANT)
+        assert all(b["action_id"].endswith(f":{alert.id}") and b["value"] == alert.id for b in buttons(card))
+
+        await click(bed, "UBOB", "silence", card)  # a plain member: refused, only Bob is told
+        await bed.settle(lambda: len(ephemerals(slack_api, "UBOB")) == 1)
+        assert "Only an admin or the owner" in ephemerals(slack_api, "UBOB")[0]
+
+        await click(bed, "UBOB", "ack", card)
+        await bed.settle(
+            lambda: (
+                "acknowledged by <@UBOB>"
+                in card_text(alert_card(slack_api)) + str(alert_card(slack_api).blocks)
+            )
+        )
+        card = alert_card(slack_api)
+        assert action_ids(card) == ["sb_alert_investigate", "sb_alert_silence"]
+
+        await click(bed, "UALICE", "investigate", card)
+        await bed.settle(
+            lambda: any(m.text == "Looking into it." for m in slack_api.thread(CHANNEL, card.ts))
+        )
+        [run] = await bed.store.runs.find(TENANT, bot="ops")
+        assert run.thread_key == f"{CHANNEL}:{card.ts}"
+        alice = await bed.store.directory.resolve_identity(TENANT, "slack", "UALICE", display_name="alice")
+        assert run.user_id == alice.id
+
+        await click(
+            bed, "UOTHER", "silence", alert_card(slack_api), team="T999"
+        )  # another workspace: no such alert
+        await bed.settle(lambda: len(ephemerals(slack_api, "UOTHER")) == 1)
+        assert ephemerals(slack_api, "UOTHER") == ["I cannot find this request any more."]
+
+        await click(bed, "UADMIN", "silence", alert_card(slack_api))  # an admin may
+        await bed.settle(lambda: "silenced by <@UADMIN>" in str(alert_card(slack_api).blocks))
+
+        entries = await bed.store.audit.query(TENANT, AuditQuery())
+        alert_actions = [(e.action, e.detail.get("action")) for e in entries if e.action.startswith("alert.")]
+        assert alert_actions == [
+            ("alert.opened", None),
+            ("alert.refused", "silence"),
+            ("alert.acknowledged", None),
+            ("alert.investigated", None),
+            ("alert.silenced", None),
+        ]
+
+        # Recovery: the resolution is posted in the card's thread; the card loses its buttons.
+        rows = [{"tenant_id": TENANT, "name": METRIC, "ts": now + 60 * i, "value": 120.0} for i in (1, 2, 3)]
+        await bed.store.db.run(lambda conn: conn.execute(insert(demo_metrics), rows))
+        await handler.fire(schedule, at(now + 180))
+        await bed.settle(
+            lambda: any(m.text.startswith("Resolved:") for m in slack_api.thread(CHANNEL, card.ts))
+        )
+        await bed.settle(lambda: buttons(alert_card(slack_api)) == [])
+        [alert] = await AlertStore(bed.store.db, bed.store.clock, {}).find(TENANT)
+        assert alert.status is AlertStatus.RESOLVED
