@@ -6,7 +6,11 @@ import logging
 from dataclasses import dataclass
 
 from channels import scale
+from channels.discord import DiscordChannel, discord_renderer
+from channels.scheduling import build_scheduler
 from channels.slack import SlackChannel, slack_renderer
+from channels.slack.alerts import SlackNoticeRenderer
+from channels.teams import TeamsChannel, teams_renderer
 from core import metrics
 from core.bots import BotRegistry
 from core.engine.failpoints import Failpoints
@@ -14,6 +18,7 @@ from core.engine.gate import GateOptions
 from core.engine.notifier import RunNotifier
 from core.engine.worker import StepWorker, WorkerOptions
 from core.model.gateway import OpenAIGateway
+from core.outbound import OutboundRenderer
 from core.queue.port import StepHandler, TaskQueue
 from core.queue.sweeper import Sweeper
 from core.runtime import Runtime
@@ -21,6 +26,11 @@ from core.scripted_model import Script, ScriptedModelServer
 from core.settings import Settings
 from core.store.context import ContextStore
 from core.store.migrate import migrate
+from scheduler.anomaly import KIND as ANOMALY
+from scheduler.anomaly import anomaly_handler
+from scheduler.anomaly.digest import AlertDigest
+from scheduler.anomaly.narrator import DEMO_SCRIPT as NARRATION_SCRIPT
+from scheduler.runner import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -37,21 +47,38 @@ class Service:
     demo_model: ScriptedModelServer | None
     slack: SlackChannel | None = None  # set when a Slack bot token and signing secret are configured
     step: StepHandler | None = None  # what the queue calls to advance a run (a Celery worker calls it too)
+    teams: TeamsChannel | None = None  # set when a Teams app id and password are configured
+    scheduler: Scheduler | None = None  # fires schedules when started with schedule=True
+    discord: DiscordChannel | None = None  # set when a Discord bot token is configured
 
     @property
     def offline(self) -> bool:
         return self.demo_model is not None
 
-    async def start(self, *, sweep: bool = True) -> None:
+    async def start(self, *, sweep: bool = True, schedule: bool = False, listen: bool = False) -> None:
+        """`listen`: also open long-lived inbound connections (the Discord gateway): `serve` and
+        `switchboard discord` do; workers and one-shot commands only deliver."""
         await self.queue.start()
+        if schedule and self.scheduler is not None:
+            await self.scheduler.start()
         if sweep:
             await self.sweeper.start()
         if self.slack is not None:
             await self.slack.start()
+        if self.teams is not None:
+            await self.teams.start()
+        if self.discord is not None:
+            await self.discord.start(listen=listen)
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self.slack is not None:
             await self.slack.stop()  # finishes the deliveries in hand while the store is open
+        if self.teams is not None:
+            await self.teams.stop()
+        if self.discord is not None:
+            await self.discord.stop()
         await self.sweeper.stop()
         await self.queue.stop()
         await self.gateway.aclose()
@@ -62,7 +89,7 @@ class Service:
 
 def demo_script(bots: BotRegistry) -> Script:
     """Every bot's offline rules in one script: the demo model serves them all."""
-    rules = []
+    rules = list(Script.from_yaml(NARRATION_SCRIPT).rules)  # alert narrations: match their own prompt only
     default = None
     for bot in bots:
         if bot.demo_script is not None:
@@ -73,7 +100,13 @@ def demo_script(bots: BotRegistry) -> Script:
 
 
 async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Service:
-    renderers = {"slack": slack_renderer(settings.slack)} if settings.slack.enabled else None
+    renderers: dict[str, OutboundRenderer] = {}
+    if settings.slack.enabled:
+        renderers["slack"] = slack_renderer(settings.slack)
+    if settings.teams.enabled:
+        renderers["teams"] = teams_renderer(settings.teams)
+    if settings.discord.enabled:
+        renderers["discord"] = discord_renderer()
     store = ContextStore.open(settings.database_url, renderers=renderers)
     if auto_migrate:
         await migrate(store.db)
@@ -106,4 +139,29 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
         store, bots, queue, notifier, max_message_chars=engine.max_message_chars, admission=admission
     )
     slack = SlackChannel(settings.slack, runtime) if settings.slack.enabled else None
-    return Service(settings, store, runtime, worker, queue, sweeper, gateway, demo_model, slack, step)
+    teams = TeamsChannel(settings.teams, runtime) if settings.teams.enabled else None
+    discord = DiscordChannel(settings.discord, runtime) if settings.discord.enabled else None
+    notices = {"slack": SlackNoticeRenderer()} if settings.slack.enabled else {}  # how alerts look per surface
+    anomaly = anomaly_handler(
+        store, gateway, bots, settings.anomaly, database_url=settings.database_url, notices=notices
+    )
+    return Service(
+        settings,
+        store,
+        runtime,
+        worker,
+        queue,
+        sweeper,
+        gateway,
+        demo_model,
+        slack,
+        step,
+        teams=teams,
+        discord=discord,
+        scheduler=build_scheduler(
+            settings.scheduler,
+            runtime,
+            handlers={ANOMALY: anomaly},
+            sources={"alerts": AlertDigest(anomaly.alerts)},
+        ),
+    )

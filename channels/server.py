@@ -12,7 +12,7 @@ from starlette.routing import Mount
 
 from channels.api.app import build_api
 from channels.composition import build_service
-from channels.demo import ensure_demo_tenant
+from channels.demo import ensure_demo_alerts, ensure_demo_tenant
 from channels.metrics import metrics_route
 from channels.web import web_routes
 from core.settings import Settings
@@ -30,12 +30,16 @@ def create_app(settings: Settings) -> Starlette:
         svc = await build_service(settings)
         api = build_api(svc.runtime, max_body_bytes=settings.api.max_body_bytes)
         # A Mount built around the API app, so `url_for` finds its routes (run links use it).
-        app.router.routes[:] = [*fixed, metrics_route(svc), Mount("", app=api)]
+        teams = svc.teams.routes() if svc.teams is not None else []  # POST /api/messages
+        app.router.routes[:] = [*fixed, *teams, metrics_route(svc), Mount("", app=api)]
         if svc.slack is not None:
             slack.app = svc.slack.asgi()
-        await svc.start(sweep=not settings.broker_url)  # with a broker, the workers sweep
+        # With a broker, the workers sweep; the scheduler runs here unless it has its own process.
+        await svc.start(sweep=not settings.broker_url, schedule=settings.scheduler.embedded, listen=True)
         if svc.offline:
             keys = await ensure_demo_tenant(svc.store)
+            if "ops" in svc.runtime.bots:
+                await ensure_demo_alerts(svc.store, settings.anomaly.demo_channel)
             log.warning(
                 "No model configured (OPENAI_BASE_URL / SWITCHBOARD_MODEL__BASE_URL): using the OFFLINE DEMO "
                 "model. Demo API keys: customer %s, admin %s",

@@ -28,6 +28,9 @@ class Bot:
     input_guards: tuple[Guard, ...] = DEFAULT_INPUT_GUARDS
     output_guards: tuple[Guard, ...] = DEFAULT_OUTPUT_GUARDS
     elicitation: bool = True  # offer the built-in ask_user tool
+    # What a scheduled digest of this bot is given besides its prompt: names of the scheduler's
+    # digest sources, e.g. ("activity", "alerts").
+    digest_context: tuple[str, ...] = ()
 
     @property
     def models(self) -> tuple[str, ...]:

@@ -65,6 +65,59 @@ class SlackSettings(BaseModel):
         return self.bot_token is not None and self.signing_secret is not None
 
 
+class DiscordSettings(BaseModel):
+    """One Discord application (bot user), in any number of guilds; enabled when a token is set."""
+
+    token: SecretStr | None = None  # the bot token (Developer Portal → Bot → Token)
+    api_base_url: str | None = None  # REST base with its version, e.g. a proxy or a local stand-in
+    gateway_url: str | None = None  # the gateway's wss:// URL, e.g. a local stand-in
+    default_bot: str = "support"
+    channel_bots: dict[str, str] = Field(default_factory=dict)  # channel id -> bot name
+    admins: list[str] = Field(default_factory=list)  # Discord user ids (snowflakes) who are admins
+    admin_role: str | None = None  # a role id whose members are admins (in that role's guild)
+    dm_guild: str | None = None  # DMs belong to this guild's tenant; without it DMs are not taken
+    follow_ups: bool = True  # unmentioned replies in a conversation's thread (needs Message Content intent)
+    deliver: bool = True  # send the outbox from this process (off on ingress-only processes)
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None
+
+
+class TeamsSettings(BaseModel):
+    """One Microsoft Teams bot (an Azure Bot registration); enabled when its app id is set and it
+    has a password, or anonymous development access is switched on explicitly."""
+
+    app_id: str | None = None  # the Microsoft App ID: the audience of Bot Framework tokens
+    app_password: SecretStr | None = None  # the client secret used to get outbound tokens
+    app_tenant_id: str | None = None  # a single-tenant bot's home tenant (its token endpoint)
+    allowed_tenants: list[str] = Field(default_factory=list)  # Azure AD tenant ids; empty: any
+    openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    token_endpoint: str | None = None  # default: login.microsoftonline.com for botframework.com or app_tenant_id
+    allow_anonymous: bool = False  # development only: accept activities without a Bot Framework token
+    admins: list[str] = Field(default_factory=list)  # Azure AD object ids of admins
+    default_bot: str = "support"
+    deliver: bool = True  # send the outbox from this process (off on ingress-only processes)
+
+    @property
+    def enabled(self) -> bool:
+        return (self.app_id is not None and self.app_password is not None) or self.allow_anonymous
+
+
+class AnomalySettings(BaseModel):
+    """Anomaly checks: where their metrics come from and how much one fetch may take. Schedules
+    name a query or an allowed URL; they never carry SQL of their own."""
+
+    metrics_database_url: str | None = None  # read-only connection for SQL sources; default: database_url
+    queries: dict[str, str] = Field(default_factory=dict)  # name -> SQL with :tenant_id, :limit, …
+    http_allowed_prefixes: list[str] = Field(default_factory=list)  # URLs HTTP JSON sources may fetch
+    max_rows: int = 5000
+    timeout_s: float = 5.0
+    max_response_bytes: int = 1_000_000
+    narration_timeout_s: float = 20.0
+    demo_channel: str = "C0DEMO"  # the Slack channel the offline demo's alert is posted to
+
+
 class QueueSettings(BaseModel):
     """The Celery queue, used when `broker_url` is set."""
 
@@ -87,6 +140,19 @@ class AdmissionSettings(BaseModel):
     max_queue_depth: int | None = 20_000  # active runs in all tenants; beyond it submissions are refused
     hold_s: float = 2.0  # a run held by a limit is looked at again after this long, if nothing wakes it first
     retry_after_s: int = 10
+
+
+class SchedulerSettings(BaseModel):
+    """The scheduler (`switchboard scheduler`, or inside `serve` when `embedded`). Several may run:
+    each fire is claimed once in the store."""
+
+    embedded: bool = True  # run the scheduler inside `serve` (the single-process default)
+    tick_s: float = 1.0  # how often due schedules are looked at
+    lease_s: float = 60.0  # a claimed fire whose scheduler died is taken over after this long
+    jitter_s: float = 30.0  # fires due at the same minute spread over this window (per schedule, fixed)
+    max_fires_per_tick: int = 50  # the rest wait for the next tick: a burst is spread, not a stampede
+    on_time_s: float = 120.0  # a fire noticed later than this after its time is a misfire
+    digest_window_s: float = 86_400.0  # a digest reports on this much history before its fire time
 
 
 class BreakerSettings(BaseModel):
@@ -122,9 +188,13 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    teams: TeamsSettings = Field(default_factory=TeamsSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
+    anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
     openai_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "SWITCHBOARD_OPENAI_BASE_URL")
     )

@@ -17,6 +17,7 @@ from channels.api.routes_bots import BotEndpoints
 from channels.api.routes_decisions import DecisionEndpoints
 from channels.api.routes_messages import MessageEndpoints
 from channels.api.routes_runs import RunEndpoints
+from channels.api.routes_schedules import ScheduleEndpoints
 from channels.api.sse import StreamOptions
 from core.runtime import Runtime
 
@@ -37,6 +38,7 @@ def build_api(
         *decisions.routes(),
         *BotEndpoints(runtime).routes(),
         *MessageEndpoints(runtime).routes(),
+        *ScheduleEndpoints(runtime, max_body_bytes=max_body_bytes).routes(),
         Route("/healthz", health.check, methods=["GET"], name="healthz"),
         Route("/openapi.json", openapi, methods=["GET"], name="openapi"),
     ]

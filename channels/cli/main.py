@@ -14,7 +14,8 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from channels.cli import commands, decisions
+from channels.cli import commands, decisions, schedules
+from channels.cli.discord_gateway import discord_gateway
 from core.errors import MisuseError, StoreUnavailable, SwitchboardError
 from core.governance.desk import RECONCILE_CHOICES
 
@@ -63,7 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_argument("--user", required=True, help="user name")
     keys.add_argument("--admin", action="store_true")
     keys.set_defaults(handler=commands.create_key)
+    sub.add_parser("discord", help="run the Discord gateway client (and its outbox) without HTTP").set_defaults(
+        handler=discord_gateway
+    )
     _decision_commands(sub)
+    schedules.add_commands(sub)
     return parser
 
 

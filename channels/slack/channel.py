@@ -15,8 +15,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from channels.slack.actions import SlackActions
+from channels.slack.alerts import SlackAlerts
 from channels.slack.identity import AdminPolicy, SlackDirectory
 from channels.slack.ingress import Routing, SlackIngress
+from channels.slack.proactive import GoneTargets
 from channels.slack.profile import SlackProfile
 from channels.slack.renderer import SlackRenderer
 from channels.slack.sink import SinkOptions, SlackSink
@@ -67,8 +69,11 @@ class SlackChannel:
         routing = Routing(settings.default_bot, dict(settings.channel_bots), settings.ignore_bots)
         SlackIngress(runtime, self.people, store.outbox, routing).register(self.app)
         SlackActions(runtime, self.people, store.outbox).register(self.app)
+        SlackAlerts(runtime, self.people, store.outbox).register(self.app)
         self.dispatcher = OutboxDispatcher(
-            store.outbox, SlackSink(self.client, store.outbox, self.people.mention, sink), dispatch
+            store.outbox,
+            SlackSink(self.client, store.outbox, self.people.mention, sink, target_gone=GoneTargets(store)),
+            dispatch,
         )
         self._deliver = settings.deliver
         self._handler = AsyncSlackRequestHandler(self.app)

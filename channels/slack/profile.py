@@ -21,10 +21,29 @@ def thread_key(channel: str, ts: str) -> str:
     return f"{channel}:{ts}"
 
 
+def proactive_key(target: dict[str, Any], tag: str) -> str:
+    """The session key of a scheduled run for a surface-neutral target: a thread of a channel
+    ("C1:ts"), the channel's top level ("C1:~tag") or a direct message ("@U1:~tag"). The tag
+    (schedule and fire) gives every top-level fire its own session."""
+    if target.get("user"):
+        return f"@{target['user']}:~{tag}"
+    if target.get("thread"):
+        return thread_key(str(target["channel"]), str(target["thread"]))
+    return f"{target['channel']}:~{tag}"
+
+
+def is_proactive(key: str) -> bool:
+    """A run with no thread to answer in (it was not started by a message): no status message."""
+    _, _, ts = key.partition(":")
+    return not ts or ts.startswith("~")
+
+
 def address(key: str) -> dict[str, Any]:
-    """Where a run's messages go. A key without a ts (a proactive run) posts at top level."""
+    """Where a run's messages go. A key without a ts (a proactive run) posts at top level; a key
+    naming a user ("@U1") posts in the direct message with them."""
     channel, _, ts = key.partition(":")
-    return {"channel": channel, "thread_ts": ts} if ts else {"channel": channel}
+    where = {"user": channel[1:]} if channel.startswith("@") else {"channel": channel}
+    return where | {"thread_ts": ts} if ts and not ts.startswith("~") else where
 
 
 def status_key(run_id: str) -> str:

@@ -16,39 +16,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from channels.progress import tool_phrase
 from channels.slack import blocks
 from channels.slack.mrkdwn import escape
-from channels.slack.profile import SlackProfile, address, answer_key, card_key, status_key
+from channels.slack.profile import (
+    SlackProfile,
+    address,
+    answer_key,
+    card_key,
+    is_proactive,
+    status_key,
+)
 from channels.slack.split import split_markdown
 from core.events import EventType as E
 from core.outbound import Outbound
 from core.store.records import Run, RunEvent
 
 WORKING = ":hourglass_flowing_sand: Working on it…"
-_VERBS = {
-    "lookup": "Looking up",
-    "get": "Getting",
-    "find": "Finding",
-    "search": "Searching",
-    "list": "Listing",
-    "check": "Checking",
-    "fetch": "Fetching",
-    "create": "Creating",
-    "update": "Updating",
-    "delete": "Deleting",
-    "send": "Sending",
-    "refund": "Refunding",
-    "cancel": "Cancelling",
-    "ask": "Asking",
-}
 
 
 def progress(tool: str) -> str:
     """ "lookup_order" → "Looking up order…"; unknown verbs get "Running `tool`…"."""
-    verb, _, rest = tool.partition("_")
-    if verb in _VERBS and rest:
-        return f":mag: {_VERBS[verb]} {rest.replace('_', ' ')}…"
-    return f":gear: Running `{tool}`…"
+    phrase = tool_phrase(tool)
+    return f":mag: {phrase}…" if phrase else f":gear: Running `{tool}`…"
 
 
 class SlackRenderer:
@@ -65,7 +55,7 @@ class SlackRenderer:
         p = e.payload
         match e.type:
             case E.RUN_CREATED:
-                return [self._post(run, status_key(run.id), WORKING)]
+                return [self._opened(run)]
             case E.TOOL_CALL_STARTED:
                 return [self._status(run, e, progress(str(p.get("tool", ""))))]
             case E.RUN_RESUMED | E.RUN_RECONCILED:
@@ -111,6 +101,12 @@ class SlackRenderer:
                     self._post(run, f"slack:{run.id}:reconcile:{e.seq}", text),
                 ]
         return []
+
+    def _opened(self, run: Run) -> Outbound:
+        """The status message; a scheduled post has none (noop), only its answer at top level."""
+        if is_proactive(run.thread_key):
+            return Outbound(status_key(run.id), address(run.thread_key), {"op": "noop"})
+        return self._post(run, status_key(run.id), WORKING)
 
     def _approval_requested(self, run: Run, e: RunEvent) -> list[Outbound]:
         p = e.payload

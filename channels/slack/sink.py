@@ -47,7 +47,11 @@ _PERMANENT = frozenset(
     }
 )
 
+# A post's place is gone for good: a proactive (scheduled) target no longer exists.
+_GONE = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+
 Mention = Callable[[str, str], Awaitable[str]]  # (tenant id, product user id) -> "<@U…>"
+TargetGone = Callable[[OutboxItem, str], Awaitable[None]]  # (the item, Slack's error)
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,11 @@ class SlackSink:
         mention: Mention,
         options: SinkOptions | None = None,
         clock: Callable[[], float] = time.monotonic,
+        target_gone: TargetGone | None = None,
     ) -> None:
         self._client = client
+        self._target_gone = target_gone  # told when a post's channel is gone (to disable its schedule)
+        self._dms: dict[str, str] = {}  # Slack user id -> their DM channel id
         self._outbox = outbox
         self._mention = mention
         self._options = options or SinkOptions()
@@ -107,16 +114,23 @@ class SlackSink:
         after = payload.get("after")
         if after and await self._outbox.result(after) is None:
             raise DeliveryRetry(self._wait(item), f"waiting for {after}")
-        response = await self._call(
-            item,
-            "chat.postMessage",
-            channel=item.target["channel"],
-            text=payload["text"],
-            blocks=payload.get("blocks"),
-            unfurl_links=False,
-            unfurl_media=False,
-            **_thread(item.target),
-        )
+        channel = item.target.get("channel") or await self._dm(item, str(item.target["user"]))
+        try:
+            response = await self._call(
+                item,
+                "chat.postMessage",
+                channel=channel,
+                text=payload["text"],
+                blocks=payload.get("blocks"),
+                unfurl_links=False,
+                unfurl_media=False,
+                **_thread(item.target),
+            )
+        except DeliveryRejected as exc:
+            gone = exc.code.removeprefix("slack_")
+            if gone in _GONE and self._target_gone is not None:
+                await self._target_gone(item, gone)
+            raise
         result = {"ts": response["ts"], "channel": response["channel"]}
         if payload.get("card"):  # kept so the decision's edit can show the card without its buttons
             result["blocks"] = payload.get("blocks") or []
@@ -167,13 +181,20 @@ class SlackSink:
                 self._paused[method] = self._clock() + after
                 raise DeliveryRetry(after, f"{method}: rate limited for {after:.0f} s") from exc
             if error in _PERMANENT:
-                raise DeliveryRejected(f"{method}: {error}") from exc
+                raise DeliveryRejected(f"{method}: {error}", code=f"slack_{error}") from exc
             raise DeliveryRetry(
                 self._backoff(item, self._options.max_backoff_s), f"{method}: {error}"
             ) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             delay = self._backoff(item, self._options.max_backoff_s)
             raise DeliveryRetry(delay, f"{method}: {type(exc).__name__}") from exc
+
+    async def _dm(self, item: OutboxItem, user: str) -> str:
+        """The direct-message channel with a user (conversations.open is idempotent on Slack's side)."""
+        if user not in self._dms:
+            response = await self._call(item, "conversations.open", users=user)
+            self._dms[user] = str(response["channel"]["id"])
+        return self._dms[user]
 
     def _wait(self, item: OutboxItem) -> float:
         return self._backoff(item, self._options.max_wait_s)

@@ -26,6 +26,7 @@ from core.events import EventType
 from core.governance.ask import ASK_USER
 from core.lifecycle import RunStatus
 from core.resilience.tools import GuardedTools
+from core.store.context import ContextStore
 from core.store.records import NewEvent, ToolInvocation
 from core.store.steps import AuditNote, CallInputs, InvocationUpdate, Lease, StepOutcome, StepStore
 from core.tools.arguments import args_hash
@@ -34,9 +35,15 @@ from core.tools.spec import ToolContext, ToolSpec
 
 class ToolStep:
     def __init__(
-        self, steps: StepStore, gate: Gate, failpoints: Failpoints, tools: GuardedTools | None = None
+        self,
+        steps: StepStore,
+        gate: Gate,
+        failpoints: Failpoints,
+        tools: GuardedTools | None = None,
+        store: ContextStore | None = None,
     ) -> None:
         self._steps = steps
+        self._store = store  # handed to tools that act on the store (ToolContext.store)
         self._gate = gate
         self._failpoints = failpoints
         self._tools = tools or GuardedTools()  # a breaker per tool
@@ -88,7 +95,11 @@ class ToolStep:
     ) -> StepOutcome:
         run = lease.run
         tool_ctx = ToolContext(
-            tenant_id=run.tenant_id, user_id=run.user_id, run_id=run.id, idempotency_key=call.key
+            tenant_id=run.tenant_id,
+            user_id=run.user_id,
+            run_id=run.id,
+            idempotency_key=call.key,
+            store=self._store,
         )
         started = time.perf_counter()
         try:

@@ -76,6 +76,7 @@ class StepWorker:
             Gate(store.clock, options.gate),
             self._failpoints,
             GuardedTools(options.tool_breaker),
+            store,
         )
         self.name = name or worker_name()
 

@@ -15,6 +15,7 @@ from core.store.directory import Directory
 from core.store.outbox import OutboxStore
 from core.store.policies import PolicyStore
 from core.store.runs import RunStore
+from core.store.schedules import ScheduleStore
 from core.store.steps import StepStore
 
 
@@ -29,6 +30,7 @@ class ContextStore:
     audit: AuditStore
     decisions: DecisionStore
     policies: PolicyStore
+    schedules: ScheduleStore
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, renderers: Renderers | None = None) -> ContextStore:
@@ -45,6 +47,7 @@ class ContextStore:
             audit=AuditStore(db, clock),
             decisions=DecisionStore(db, clock, renderers),
             policies=PolicyStore(db, clock),
+            schedules=ScheduleStore(db, clock),
         )
 
     @property

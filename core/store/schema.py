@@ -283,3 +283,118 @@ tenant_policies = Table(
     Column("created_at", Float, nullable=False),
     Index("ix_tenant_policies_tool", "tenant_id", "tool"),
 )
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("owner_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("bot", String(100), nullable=False),
+    Column("kind", String(40), nullable=False),  # digest | anomaly | … : picks the fire handler
+    Column("cron", String(200)),
+    Column("interval_s", Integer),
+    Column("timezone", String(64), nullable=False),
+    Column("target", JSON, nullable=False),  # {"surface", "channel", "thread", "user"}
+    Column("prompt", Text, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("enabled", Integer, nullable=False),
+    Column("disabled_reason", Text),
+    Column("misfire", String(20), nullable=False),  # skip | run_late
+    Column("grace_s", Integer, nullable=False),
+    # The newest fire time claimed (or skipped): the next fire is computed after it.
+    Column("last_fire_at", Float),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_schedules_tenant", "tenant_id", "created_at"),
+    Index("ix_schedules_enabled", "enabled"),
+)
+
+schedule_fires = Table(
+    "schedule_fires",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("schedule_id", Id, ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False),
+    Column("fire_at", Float, nullable=False),  # the nominal fire time
+    Column("status", String(20), nullable=False),  # pending | done | skipped | failed
+    Column("owner", String(100)),  # the scheduler process holding the claim
+    Column("lease_until", Float, nullable=False),  # a pending fire past this is taken over
+    Column("attempts", Integer, nullable=False),
+    Column("run_id", Id),
+    Column("error", Text),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("schedule_id", "fire_at", name="uq_schedule_fires_once"),
+    Index("ix_schedule_fires_due", "status", "lease_until"),
+    Index("ix_schedule_fires_run", "run_id"),
+)
+
+teams_conversations = Table(  # the Teams surface's conversation references (for replies and proactive posts)
+    "teams_conversations",
+    metadata,
+    _tenant(),
+    Column("conversation_key", String(300), nullable=False),  # the session's thread key
+    Column("conversation_id", Text, nullable=False),
+    Column("service_url", String(500), nullable=False),
+    Column("reply_to_id", String(200)),  # a channel thread's root message
+    Column("reference", JSON, nullable=False),  # the Bot Framework ConversationReference
+    Column("updated_at", Float, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "conversation_key"),
+)
+
+# Alerts raised by anomaly checks (migration 0004_alerts). See core/alerts/.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("check_id", Id, nullable=False),  # the schedule whose check raised it
+    Column("incident_ts", Float, nullable=False),  # metric time of the point that opened it
+    Column("owner_id", Id, nullable=False),
+    Column("bot", String(100), nullable=False),
+    Column("target", JSON, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("metric", String(200), nullable=False),
+    Column("detector", String(200), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("narration", Text, nullable=False),
+    Column("status", String(20), nullable=False),  # open | acknowledged | silenced | resolved
+    Column("notified", Integer, nullable=False, default=1),
+    Column("acked_by", Id),
+    Column("silenced_by", Id),
+    Column("silenced_until", Float),
+    Column("investigation_run_id", Id),
+    Column("resolved_at", Float),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("tenant_id", "check_id", "incident_ts", name="uq_alerts_incident"),
+    Index("ix_alerts_check", "tenant_id", "check_id", "status"),
+)
+
+# One row per anomaly check: where its hysteresis stands, advanced by compare-and-set on version.
+alert_checks = Table(
+    "alert_checks",
+    metadata,
+    Column("tenant_id", Id, ForeignKey("tenants.id"), nullable=False),
+    Column("check_id", Id, nullable=False),
+    Column("state", JSON, nullable=False),
+    Column("open_alert_id", Id),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "check_id"),
+)
+
+# The demo's metric source: a series per (tenant, name). A deployment points the anomaly checks'
+# read-only connection at its own metrics database instead.
+demo_metrics = Table(
+    "demo_metrics",
+    metadata,
+    Column("tenant_id", Id, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("value", Float, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "name", "ts"),
+)

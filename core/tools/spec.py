@@ -9,9 +9,12 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, create_model
+
+if TYPE_CHECKING:
+    from core.store.context import ContextStore
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what the OpenAI API accepts as a function name
 _ARGS_HEADER = re.compile(r"^(\s*)(Args|Arguments|Parameters):\s*$")
@@ -69,6 +72,9 @@ class ToolContext:
     user_id: str
     run_id: str
     idempotency_key: str
+    # For built-in tools that act on the system of record (e.g. creating a schedule), always
+    # scoped by `tenant_id`. None where a tool is called outside a worker (tests, scripts).
+    store: ContextStore | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,8 @@ class FakeSlackApi:
             if "blocks" in args:
                 found.blocks = args["blocks"]
             return {"ok": True, "channel": found.channel, "ts": found.ts, "text": found.text}
+        if method == "conversations.open":  # a direct message with one user: "D" + their id
+            return {"ok": True, "channel": {"id": f"D{args.get('users', '')}"}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{state.clock}.999999"}
         if method == "users.info":
