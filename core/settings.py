@@ -59,6 +59,7 @@ class SlackSettings(BaseModel):
     admin_channel: str | None = None  # admin-tier approval cards are posted here too
     ignore_bots: bool = True  # other bots' messages; our own are always ignored
     deliver: bool = True  # send the outbox from this process (off on ingress-only processes)
+    assistant_status: bool = True  # Slack's assistant thread status in DMs, where the app has it
 
     @property
     def enabled(self) -> bool:
@@ -182,7 +183,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./switchboard.db"
     broker_url: str | None = None
-    bots: list[str] = Field(default_factory=lambda: ["bots.support:bot"])
+    bots: list[str] = Field(default_factory=lambda: ["bots.support:bot", "bots.ops:bot"])
     model: ModelSettings = Field(default_factory=ModelSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)

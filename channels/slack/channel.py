@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from channels.slack.actions import SlackActions
 from channels.slack.alerts import SlackAlerts
+from channels.slack.assistant import AssistantStatus
 from channels.slack.identity import AdminPolicy, SlackDirectory
 from channels.slack.ingress import Routing, SlackIngress
 from channels.slack.proactive import GoneTargets
@@ -72,7 +73,14 @@ class SlackChannel:
         SlackAlerts(runtime, self.people, store.outbox).register(self.app)
         self.dispatcher = OutboxDispatcher(
             store.outbox,
-            SlackSink(self.client, store.outbox, self.people.mention, sink, target_gone=GoneTargets(store)),
+            SlackSink(
+                self.client,
+                store.outbox,
+                self.people.mention,
+                sink,
+                target_gone=GoneTargets(store),
+                assistant=AssistantStatus(self.client, enabled=settings.assistant_status),
+            ),
             dispatch,
         )
         self._deliver = settings.deliver

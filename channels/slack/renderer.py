@@ -18,6 +18,7 @@ from typing import Any
 
 from channels.progress import tool_phrase
 from channels.slack import blocks
+from channels.slack.assistant import assistant_status
 from channels.slack.mrkdwn import escape
 from channels.slack.profile import (
     SlackProfile,
@@ -81,23 +82,23 @@ class SlackRenderer:
             case E.RUN_COMPLETED:
                 return [
                     *self._answer(run, str(p.get("answer") or "")),
-                    self._status(run, e, ":white_check_mark: Done"),
+                    self._status(run, e, ":white_check_mark: Done", final=True),
                 ]
             case E.RUN_FAILED:
                 text = f"Sorry, I could not finish this ({escape(str(p.get('code', 'error')))})."
                 return [
-                    self._status(run, e, ":x: Failed"),
+                    self._status(run, e, ":x: Failed", final=True),
                     self._post(run, f"slack:{run.id}:failed:{e.seq}", text),
                 ]
             case E.RUN_CANCELLED:
-                return [self._status(run, e, ":no_entry_sign: Cancelled")]
+                return [self._status(run, e, ":no_entry_sign: Cancelled", final=True)]
             case E.RUN_NEEDS_RECONCILIATION:
                 text = (
                     ":warning: I am not sure whether an action went through, so I stopped. "
                     "An admin needs to check it before I continue."
                 )
                 return [
-                    self._status(run, e, ":warning: Needs attention"),
+                    self._status(run, e, ":warning: Needs attention", final=True),
                     self._post(run, f"slack:{run.id}:reconcile:{e.seq}", text),
                 ]
         return []
@@ -106,7 +107,9 @@ class SlackRenderer:
         """The status message; a scheduled post has none (noop), only its answer at top level."""
         if is_proactive(run.thread_key):
             return Outbound(status_key(run.id), address(run.thread_key), {"op": "noop"})
-        return self._post(run, status_key(run.id), WORKING)
+        opened = self._post(run, status_key(run.id), WORKING)
+        opened.payload["assistant"] = assistant_status(WORKING)
+        return opened
 
     def _approval_requested(self, run: Run, e: RunEvent) -> list[Outbound]:
         p = e.payload
@@ -166,12 +169,20 @@ class SlackRenderer:
             payload |= {"blocks": card, "card": True}
         return Outbound(key, address(run.thread_key), payload)
 
-    def _status(self, run: Run, e: RunEvent, text: str) -> Outbound:
+    def _status(self, run: Run, e: RunEvent, text: str, *, final: bool = False) -> Outbound:
+        """An edit of the status message; `assistant` is the same news for Slack's assistant
+        thread status, cleared ("") once the run has ended."""
         ref = status_key(run.id)
         return Outbound(
             f"{ref}:{e.seq}",
             address(run.thread_key),
-            {"op": "update", "ref": ref, "text": text, "seq": e.seq},
+            {
+                "op": "update",
+                "ref": ref,
+                "text": text,
+                "seq": e.seq,
+                "assistant": "" if final else assistant_status(text),
+            },
         )
 
     @staticmethod

@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from channels.slack.assistant import AssistantStatus
 from channels.slack.profile import SURFACE
 from core.outbox_dispatcher import DeliveryRejected, DeliveryRetry
 from core.store.outbox import OutboxItem, OutboxStore
@@ -73,8 +74,10 @@ class SlackSink:
         options: SinkOptions | None = None,
         clock: Callable[[], float] = time.monotonic,
         target_gone: TargetGone | None = None,
+        assistant: AssistantStatus | None = None,
     ) -> None:
         self._client = client
+        self._assistant = assistant  # Slack's assistant thread status, beside the status message
         self._target_gone = target_gone  # told when a post's channel is gone (to disable its schedule)
         self._dms: dict[str, str] = {}  # Slack user id -> their DM channel id
         self._outbox = outbox
@@ -132,6 +135,7 @@ class SlackSink:
                 await self._target_gone(item, gone)
             raise
         result = {"ts": response["ts"], "channel": response["channel"]}
+        await self._show_assistant(str(response["channel"]), item, payload)
         if payload.get("card"):  # kept so the decision's edit can show the card without its buttons
             result["blocks"] = payload.get("blocks") or []
         return result
@@ -166,7 +170,12 @@ class SlackSink:
         )
         if seq is not None:
             self._edited[ref] = (int(seq), self._clock())
+        await self._show_assistant(str(posted["channel"]), item, payload)
         return {"ts": posted["ts"], "channel": posted["channel"]}
+
+    async def _show_assistant(self, channel: str, item: OutboxItem, payload: dict[str, Any]) -> None:
+        if self._assistant is not None and "assistant" in payload:
+            await self._assistant.show(channel, item.target.get("thread_ts"), str(payload["assistant"]))
 
     async def _call(self, item: OutboxItem, method: str, **args: Any) -> AsyncSlackResponse:
         paused = self._paused.get(method, 0.0) - self._clock()

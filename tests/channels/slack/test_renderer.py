@@ -58,7 +58,11 @@ def test_a_new_run_posts_one_status_message_in_its_thread() -> None:
     [item] = render("RunCreated", {}, seq=1)
     assert item.key == "slack:run_1:status"
     assert item.target == THREAD
-    assert item.payload == {"op": "post", "text": ":hourglass_flowing_sand: Working on it…"}
+    assert item.payload == {
+        "op": "post",
+        "text": ":hourglass_flowing_sand: Working on it…",
+        "assistant": "is working on it…",
+    }
 
 
 def test_progress_edits_that_message_under_a_key_per_event() -> None:
@@ -69,6 +73,7 @@ def test_progress_edits_that_message_under_a_key_per_event() -> None:
         "ref": "slack:run_1:status",
         "seq": 7,
         "text": ":mag: Looking up order…",
+        "assistant": "is looking up order…",
     }
     assert progress("frobnicate") == ":gear: Running `frobnicate`…"
 
@@ -80,6 +85,7 @@ def test_the_answer_follows_in_order_and_the_status_says_done() -> None:
     assert posts[0].payload["after"] == "slack:run_1:status"  # the status message opens the run
     assert posts[2].payload["after"] == "slack:run_1:answer:1"
     assert items[-1].payload["text"] == ":white_check_mark: Done"
+    assert items[-1].payload["assistant"] == ""  # the assistant thread status is cleared
 
 
 def test_an_approval_card_shows_the_call_and_carries_only_the_approval_id() -> None:
