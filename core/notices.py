@@ -24,10 +24,9 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, select
 
 from core.errors import InvalidInput
-from core.ids import new_id
 from core.outbound import Outbound
+from core.store.rows import queue_outbound
 from core.store.schema import outbox
-from core.store.sql import insert_ignore
 
 
 def user_ref(user_id: str) -> str:
@@ -79,24 +78,7 @@ def queue_notice(
     if renderer is None:
         raise InvalidInput(f"no surface {notice.surface!r} can show notices; known: {', '.join(renderers)}")
     replied = _delivered(conn, notice.reply_to) if notice.reply_to else None
-    for item in renderer.render(notice, replied):
-        insert_ignore(
-            conn,
-            outbox,
-            {
-                "id": new_id("out"),
-                "tenant_id": tenant_id,
-                "surface": notice.surface,
-                "run_id": notice.group,  # the dispatcher delivers one group's items in order
-                "dedupe_key": item.key,
-                "target": item.target,
-                "payload": item.payload,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            },
-        )
+    queue_outbound(conn, tenant_id, notice.surface, notice.group, renderer.render(notice, replied), now)
 
 
 def _delivered(conn: Connection, key: str) -> dict[str, Any] | None:

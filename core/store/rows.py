@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, and_, insert, update
 
 from core.ids import new_id
 from core.lifecycle import RunStatus
-from core.outbound import Renderers
+from core.outbound import Outbound, Renderers
 from core.store.records import NewEvent, Run, RunEvent
 from core.store.schema import outbox, run_events, runs
 from core.store.sql import insert_ignore
@@ -84,16 +84,23 @@ def append_events(
     renderer = renderers.get(run.surface) if renderers else None
     if renderer is None:
         return
-    now = events[-1].created_at
-    for item in renderer.render(run, events):
+    queue_outbound(conn, run.tenant_id, run.surface, run.id, renderer.render(run, events), events[-1].created_at)
+
+
+def queue_outbound(
+    conn: Connection, tenant_id: str, surface: str, group: str | None, items: Iterable[Outbound], now: float
+) -> None:
+    """Record outbox items in the caller's transaction, once per key. The dispatcher delivers the
+    items of one group (a run, or a notice's group) in the order they were queued."""
+    for item in items:
         insert_ignore(
             conn,
             outbox,
             {
                 "id": new_id("out"),
-                "tenant_id": run.tenant_id,
-                "surface": run.surface,
-                "run_id": run.id,
+                "tenant_id": tenant_id,
+                "surface": surface,
+                "run_id": group,
                 "dedupe_key": item.key,
                 "target": item.target,
                 "payload": item.payload,
