@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from channels import scale
 from channels.discord import DiscordChannel, discord_renderer
+from channels.discord.alerts import DiscordNoticeRenderer
 from channels.scheduling import build_scheduler
 from channels.slack import SlackChannel, slack_renderer
 from channels.slack.alerts import SlackNoticeRenderer
 from channels.teams import TeamsChannel, teams_renderer
+from channels.teams.alerts import TeamsNoticeRenderer
 from core import metrics
 from core.bots import BotRegistry
 from core.engine.failpoints import Failpoints
@@ -18,12 +20,14 @@ from core.engine.gate import GateOptions
 from core.engine.notifier import RunNotifier
 from core.engine.worker import StepWorker, WorkerOptions
 from core.model.gateway import OpenAIGateway
+from core.notices import NoticeRenderer
 from core.outbound import OutboundRenderer
 from core.queue.port import StepHandler, TaskQueue
 from core.queue.sweeper import Sweeper
 from core.runtime import Runtime
 from core.scripted_model import Script, ScriptedModelServer
 from core.settings import Settings
+from core.store.alerts import AlertStore
 from core.store.context import ContextStore
 from core.store.migrate import migrate
 from scheduler.anomaly import KIND as ANOMALY
@@ -50,6 +54,7 @@ class Service:
     teams: TeamsChannel | None = None  # set when a Teams app id and password are configured
     scheduler: Scheduler | None = None  # fires schedules when started with schedule=True
     discord: DiscordChannel | None = None  # set when a Discord bot token is configured
+    alerts: AlertStore | None = None  # alerts, with the surfaces' notice renderers (the API acts on them)
 
     @property
     def offline(self) -> bool:
@@ -141,7 +146,12 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
     slack = SlackChannel(settings.slack, runtime) if settings.slack.enabled else None
     teams = TeamsChannel(settings.teams, runtime) if settings.teams.enabled else None
     discord = DiscordChannel(settings.discord, runtime) if settings.discord.enabled else None
-    notices = {"slack": SlackNoticeRenderer()} if settings.slack.enabled else {}  # how alerts look per surface
+    # How alerts look on each surface that is enabled.
+    notices: dict[str, NoticeRenderer] = {"slack": SlackNoticeRenderer()} if settings.slack.enabled else {}
+    if settings.teams.enabled:
+        notices["teams"] = TeamsNoticeRenderer()
+    if settings.discord.enabled:
+        notices["discord"] = DiscordNoticeRenderer()
     anomaly = anomaly_handler(
         store, gateway, bots, settings.anomaly, database_url=settings.database_url, notices=notices
     )
@@ -158,6 +168,7 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
         step,
         teams=teams,
         discord=discord,
+        alerts=anomaly.alerts,
         scheduler=build_scheduler(
             settings.scheduler,
             runtime,

@@ -1,30 +1,67 @@
 """Wiring the scheduler: its options from settings, the built-in digest, and the surfaces it can
-address. Part of the composition root; other fire kinds and digest sources are passed in."""
+address (how a target becomes a session key, what each surface needs of a target). Part of the
+composition root; other fire kinds and digest sources are passed in."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from channels.slack.profile import SURFACE as SLACK
-from channels.slack.profile import proactive_key
+from channels.discord import profile as discord
+from channels.slack import profile as slack
+from channels.teams import profile as teams
+from channels.teams.conversations import ConversationStore
+from channels.teams.proactive import check_target as check_teams_target
 from core.engine.worker import worker_name
+from core.errors import InvalidInput
 from core.runtime import Runtime
 from core.schedules import ScheduleBook
 from core.settings import SchedulerSettings
+from core.store.context import ContextStore
 from scheduler.digest import DigestHandler, DigestOptions, ThreadKeys
 from scheduler.ports import DigestSource, FireHandler
 from scheduler.runner import Scheduler, SchedulerOptions
 from scheduler.sources import ActivitySource
 from scheduler.triggers import ApsTiming
 
-# The surfaces a schedule can post to on its own. Discord and Teams join by adding their
-# thread-key function here once their adapters can post without an incoming message.
-THREAD_KEYS: ThreadKeys = {SLACK: proactive_key}
+# The surfaces a schedule can post to on its own: target and fire tag -> the run's session key,
+# which that surface's renderer turns into a post without a status line.
+THREAD_KEYS: ThreadKeys = {
+    slack.SURFACE: slack.proactive_key,
+    discord.SURFACE: discord.proactive_key,
+    teams.SURFACE: teams.proactive_key,
+}
+
+
+class SurfaceTargets:
+    """What each surface needs of a schedule's target (`TargetRules`), checked when the schedule
+    is created so a malformed one is refused with a reason instead of failing at every fire."""
+
+    def __init__(self, store: ContextStore) -> None:
+        self._teams = ConversationStore(store.db, store.clock)
+
+    async def check(self, tenant_id: str, target: dict[str, Any]) -> dict[str, Any]:
+        surface = str(target.get("surface"))
+        if surface not in THREAD_KEYS:
+            known = ", ".join(sorted(THREAD_KEYS))
+            raise InvalidInput(f"schedules cannot post to {surface!r}; they post to {known}")
+        if surface == teams.SURFACE:
+            await check_teams_target(self._teams, tenant_id, target)
+            return target
+        if target.get("conversation"):
+            raise InvalidInput(f"a {surface} target names a channel or a user, not a conversation")
+        return discord.check_target(target) if surface == discord.SURFACE else target
 
 
 def schedule_book(runtime: Runtime) -> ScheduleBook:
-    """Schedule management for the API and the CLI, with the exact cron grammar and known bots."""
-    return ScheduleBook(runtime.store, ApsTiming(), bots=frozenset(b.name for b in runtime.bots))
+    """Schedule management for the API and the CLI: the exact cron grammar, the known bots and
+    the surfaces' target rules."""
+    return ScheduleBook(
+        runtime.store,
+        ApsTiming(),
+        bots=frozenset(b.name for b in runtime.bots),
+        targets=SurfaceTargets(runtime.store),
+    )
 
 
 def build_scheduler(

@@ -20,7 +20,8 @@ from core.store.context import ContextStore
 from core.store.records import Principal
 from core.store.schedule_records import Misfire, Schedule
 
-TARGET_KEYS = frozenset({"surface", "channel", "thread", "user"})
+TARGET_KEYS = frozenset({"surface", "channel", "thread", "user", "conversation"})
+_PLACE_KEYS = ("surface", "channel", "thread", "user")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?#]+$")
 MIN_INTERVAL_S = 60
 
@@ -28,6 +29,13 @@ MIN_INTERVAL_S = 60
 class TimingRules(Protocol):
     def check(self, cron: str | None, interval_s: int | None, timezone: str) -> None:
         """Raise InvalidInput when no fire time can be computed for this timing."""
+        ...
+
+
+class TargetRules(Protocol):
+    async def check(self, tenant_id: str, target: dict[str, Any]) -> dict[str, Any]:
+        """The target as its surface needs it (the shape is checked already), or InvalidInput
+        saying what is wrong with it there: surfaces live in channels/, which core may not import."""
         ...
 
 
@@ -75,10 +83,12 @@ class ScheduleBook:
         timing: TimingRules | None = None,
         *,
         bots: frozenset[str] | None = None,
+        targets: TargetRules | None = None,
     ) -> None:
         self._store = store
         self._timing = timing or BasicTiming()
         self._bots = bots  # the known bot names, when the caller has the registry
+        self._targets = targets  # the surfaces' own rules, when the caller has the surfaces
 
     async def create(self, who: Principal, draft: Draft, *, schedule_id: str = "") -> Schedule:
         """`schedule_id` (optional) makes creation idempotent: a retry returns the first schedule."""
@@ -89,6 +99,8 @@ class ScheduleBook:
                 pass
         self._timing.check(draft.cron, draft.interval_s, draft.timezone)
         target = check_target(draft.target)
+        if self._targets is not None:
+            target = await self._targets.check(who.tenant_id, target)
         if self._bots is not None and draft.bot not in self._bots:
             raise InvalidInput(f"no bot named {draft.bot!r}; known: {', '.join(sorted(self._bots))}")
         if not draft.prompt.strip():
@@ -141,19 +153,24 @@ class ScheduleBook:
 
 
 def check_target(target: dict[str, Any]) -> dict[str, Any]:
-    """The surface-neutral target: {"surface", "channel", "thread", "user"}; a channel (optionally
-    a thread in it) or a user to message directly."""
+    """The surface-neutral target: {"surface", "channel", "thread", "user"}, a channel (optionally
+    a thread in it) or a user to message directly; or {"surface", "conversation"}, a conversation
+    the surface stored (Teams posts only where someone talked to the bot)."""
     unknown = set(target) - TARGET_KEYS
     if unknown:
         raise InvalidInput(f"unknown target fields: {', '.join(sorted(unknown))}")
     clean = {k: (str(target[k]).strip() if target.get(k) else None) for k in TARGET_KEYS}
     if not clean["surface"]:
         raise InvalidInput("a target needs a surface, e.g. slack")
+    if clean["conversation"]:
+        if clean["channel"] or clean["thread"] or clean["user"]:
+            raise InvalidInput("a target names a conversation or a channel/user, not both")
+        return {"surface": clean["surface"], "conversation": clean["conversation"]}
     if bool(clean["channel"]) == bool(clean["user"]):
-        raise InvalidInput("a target needs exactly one of channel or user")
+        raise InvalidInput("a target needs exactly one of channel or user (or a stored conversation)")
     if clean["thread"] and not clean["channel"]:
         raise InvalidInput("a target thread needs its channel")
-    return clean
+    return {k: clean[k] for k in _PLACE_KEYS}
 
 
 async def disable_for_run(store: ContextStore, tenant_id: str, run_id: str, reason: str) -> Schedule | None:

@@ -30,6 +30,7 @@ class TargetBody(BaseModel):
     channel: str | None = None
     thread: str | None = None
     user: str | None = None
+    conversation: str | None = None  # a stored conversation (Teams), instead of channel or user
 
 
 class ScheduleBody(BaseModel):

@@ -33,6 +33,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     where = create.add_mutually_exclusive_group(required=True)
     where.add_argument("--channel", help="post at the channel's top level (a channel id)")
     where.add_argument("--user", help="post in a direct message to this user (the surface's user id)")
+    where.add_argument("--conversation", help="post into this stored conversation (Teams: its key)")
     create.add_argument("--thread", help="reply in this thread of --channel instead")
     create.add_argument("--name", default="")
     create.add_argument("--misfire", choices=[m.value for m in Misfire], default=Misfire.SKIP.value)
@@ -62,7 +63,13 @@ async def create_schedule(args: argparse.Namespace) -> int:
         cron=args.cron,
         interval_s=args.every_minutes * 60 if args.every_minutes is not None else None,
         timezone=args.timezone,
-        target={"surface": args.surface, "channel": args.channel, "thread": args.thread, "user": args.user},
+        target={
+            "surface": args.surface,
+            "channel": args.channel,
+            "thread": args.thread,
+            "user": args.user,
+            "conversation": args.conversation,
+        },
         name=args.name,
         misfire=Misfire(args.misfire),
         grace_s=args.grace_s,

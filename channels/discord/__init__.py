@@ -11,6 +11,7 @@ approval and question cards with buttons that survive a restart.
     renderer.py   run events → outbox items (pure), under the Discord response profile
     cards.py      approval and question cards;  markup.py, split.py  safe markdown, in pieces
     sink.py       outbox items → REST calls, within Discord's rate limits, never twice
+    proactive.py  a scheduled post's target gone → its schedule disabled, the owner told
 """
 
 from channels.discord import endpoints

@@ -1,6 +1,7 @@
 """Button clicks → decisions. Clicks arrive as gateway interactions; a button's custom id names
 the approval or question and the choice (see `cards`), so no view lives in memory and a card
-posted before a restart still works after it.
+posted before a restart still works after it. Alert cards' buttons (`sb:alert:` ids) take the
+same path to `alerts.DiscordAlerts`.
 
 Each click is acknowledged first (a deferred update, well within Discord's 3 s), then decided
 through the core, which says who may decide. A refused click gets an ephemeral follow-up (only
@@ -19,6 +20,7 @@ import logging
 import discord
 
 from channels import refusals
+from channels.discord.alerts import AlertClick, DiscordAlerts, parse_alert_click
 from channels.discord.cards import Click, parse_custom_id
 from channels.discord.identity import DiscordDirectory
 from channels.discord.ingress import roles_of
@@ -32,14 +34,16 @@ log = logging.getLogger(__name__)
 
 
 class DiscordActions:
-    def __init__(self, runtime: Runtime, people: DiscordDirectory) -> None:
+    def __init__(self, runtime: Runtime, people: DiscordDirectory, alerts: DiscordAlerts) -> None:
         self._runtime = runtime
         self._people = people
+        self._alerts = alerts  # alert cards' buttons (`sb:alert:` ids)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type is not discord.InteractionType.component or interaction.data is None:
             return
-        click = parse_custom_id(str(interaction.data.get("custom_id", "")))
+        custom_id = str(interaction.data.get("custom_id", ""))
+        click = parse_custom_id(custom_id) or parse_alert_click(custom_id)
         if click is None:
             return  # not one of our buttons
         try:
@@ -49,7 +53,10 @@ class DiscordActions:
             return
         try:
             who = await self._who(interaction)
-            await self._decide(who, click)
+            if isinstance(click, AlertClick):
+                await self._alerts.act(who, click, interaction)
+            else:
+                await self._decide(who, click)
         except MisuseError as exc:
             log.info("Discord click refused: %s", exc.code, extra={"surface": SURFACE})
             await _tell(interaction, refusals.explain(exc, neutralise))

@@ -19,9 +19,11 @@ import discord
 
 from channels.discord import endpoints
 from channels.discord.actions import DiscordActions
+from channels.discord.alerts import DiscordAlerts
 from channels.discord.gateway import GatewayClient
 from channels.discord.identity import AdminPolicy, DiscordDirectory
 from channels.discord.ingress import DiscordIngress, Routing
+from channels.discord.proactive import GoneTargets
 from channels.discord.profile import SURFACE, DiscordProfile
 from channels.discord.renderer import DiscordRenderer
 from channels.discord.sink import DiscordSink, SinkOptions
@@ -59,13 +61,20 @@ class DiscordChannel:
         ingress = DiscordIngress(
             runtime, self.people, store.outbox, Routing(settings.default_bot, dict(settings.channel_bots))
         )
-        actions = DiscordActions(runtime, self.people)
+        actions = DiscordActions(runtime, self.people, DiscordAlerts(runtime))
         self.client = GatewayClient(
             ingress.on_message, actions.on_interaction, follow_ups=settings.follow_ups
         )
         self.dispatcher = OutboxDispatcher(
             store.outbox,
-            DiscordSink(self.client.http, store.outbox, self.people.mention, self._logged_in, sink),
+            DiscordSink(
+                self.client.http,
+                store.outbox,
+                self.people.mention,
+                self._logged_in,
+                sink,
+                target_gone=GoneTargets(store),
+            ),
             dispatch,
         )
         self._task: asyncio.Task[None] | None = None

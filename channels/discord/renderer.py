@@ -3,7 +3,8 @@
 One progress message per run, posted when the run is created and edited in place as it moves
 ("Working on it…", "Looking up order…", "Waiting for approval from an admin", "Done"), with the
 typing indicator shown while the run works; the answer split to 2,000 characters; approval and
-question cards with buttons, edited once decided.
+question cards with buttons, edited once decided. A scheduled run (a proactive key) has neither
+progress message nor typing: only its answer, at the top level of its channel or in a DM.
 
 Payload operations, carried out by `DiscordSink` (every message goes out with no mentions allowed):
     post    create a message in the target (`after`: a key that must be delivered first); a
@@ -11,6 +12,8 @@ Payload operations, carried out by `DiscordSink` (every message goes out with no
     edit    edit the message posted under `ref`; `card: true` keeps the card's embeds, adds
             `embed` and removes the buttons
     typing  show "Switchboard is typing…" for up to 10 s (best effort)
+    noop    nothing to send; stands in for the progress message of a scheduled run, so its
+            edits are skipped
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from typing import Any
 
 from channels.discord import cards
 from channels.discord.markup import neutralise
-from channels.discord.profile import DiscordProfile, address, answer_key, card_key, status_key
+from channels.discord.profile import (
+    DiscordProfile,
+    address,
+    answer_key,
+    card_key,
+    is_proactive,
+    status_key,
+)
 from channels.discord.split import split_markdown
 from channels.progress import tool_phrase
 from core.events import EventType as E
@@ -50,13 +60,13 @@ class DiscordRenderer:
         p = e.payload
         match e.type:
             case E.RUN_CREATED:
-                return [self._post(run, status_key(run.id), {"content": WORKING}), self._typing(run, e)]
+                return self._opened(run, e)
             case E.MODEL_CALLED:
-                return [self._typing(run, e)]
+                return self._typing(run, e)
             case E.TOOL_CALL_STARTED:
-                return [self._status(run, e, progress(str(p.get("tool", "")))), self._typing(run, e)]
+                return [self._status(run, e, progress(str(p.get("tool", "")))), *self._typing(run, e)]
             case E.RUN_RESUMED | E.RUN_RECONCILED:
-                return [self._status(run, e, WORKING), self._typing(run, e)]
+                return [self._status(run, e, WORKING), *self._typing(run, e)]
             case E.QUESTION_ANSWERED | E.QUESTION_EXPIRED:
                 outcome = cards.question_outcome(p, e.created_at, expired=e.type == E.QUESTION_EXPIRED)
                 return [
@@ -105,6 +115,12 @@ class DiscordRenderer:
                 ]
         return []
 
+    def _opened(self, run: Run, e: RunEvent) -> list[Outbound]:
+        """The progress message; a scheduled post has none (noop), only its answer."""
+        if is_proactive(run.thread_key):
+            return [Outbound(status_key(run.id), self._where(run), {"op": "noop"})]
+        return [self._post(run, status_key(run.id), {"content": WORKING}), *self._typing(run, e)]
+
     def _answer(self, run: Run, answer: str) -> list[Outbound]:
         chunks = split_markdown(answer, self.profile.message_chars) or ["(no answer)"]
         out = []
@@ -134,9 +150,12 @@ class DiscordRenderer:
             {"op": "edit", "ref": ref, "message": {"content": text}, "seq": e.seq},
         )
 
-    def _typing(self, run: Run, e: RunEvent) -> Outbound:
-        """Discord shows it for 10 s or until our next message; the sink keeps only the newest."""
-        return Outbound(f"discord:{run.id}:typing:{e.seq}", self._where(run), {"op": "typing"})
+    def _typing(self, run: Run, e: RunEvent) -> list[Outbound]:
+        """Discord shows it for 10 s or until our next message; the sink keeps only the newest.
+        Not for a scheduled post: nobody is waiting for it."""
+        if is_proactive(run.thread_key):
+            return []
+        return [Outbound(f"discord:{run.id}:typing:{e.seq}", self._where(run), {"op": "typing"})]
 
     def _card_edit(self, run: Run, ref: str, outcome: dict[str, Any]) -> Outbound:
         return Outbound(

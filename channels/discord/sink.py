@@ -11,6 +11,11 @@ Nothing is sent twice: a post carries a nonce derived from its outbox item with
 a timeout after the fact), Discord returns the first message instead of creating another. Edits
 are idempotent, and so is opening a thread (Discord says it is already open).
 
+A scheduled run's post may name a user instead of a channel: the DM channel is opened first
+(`POST /users/@me/channels`, idempotent on Discord's side) and remembered. When Discord says a
+post's place is gone for good (Unknown Channel, Missing Access, a user who takes no DMs), the
+`target_gone` callback hears of it, so the schedule behind the run is disabled, not retried.
+
 Nothing is dropped: discord.py waits out short 429s itself (the request was not processed, so
 repeating it is safe); longer ones (`RateLimited`, above the client's `max_ratelimit_timeout`)
 and 429s it gave up on become `DeliveryRetry(retry_after)`, and so do outages and 5xx. Only
@@ -40,8 +45,22 @@ _UNKNOWN_CHANNEL = 10003
 _THREAD_EXISTS = 160004
 _NO_MENTIONS: dict[str, Any] = {"parse": []}
 _THREAD_ARCHIVE_MINUTES = 1440
+# A post's place is gone for good: Unknown Channel, Unknown User, Missing Access, and "Cannot send
+# messages to this user" (DMs closed, or no shared server left).
+_GONE = frozenset({10003, 10013, 50001, 50007})
 
 Mention = Callable[[str, str], Awaitable[str]]  # (tenant id, product user id) -> "<@id>"
+TargetGone = Callable[[OutboxItem, str], Awaitable[None]]  # (the item, Discord's error)
+
+
+class Refused(DeliveryRejected):
+    """Discord refused a request for good; `discord_code` (its JSON error code) and `reason`
+    (its words, e.g. "Missing Access") say why."""
+
+    def __init__(self, what: str, exc: discord.HTTPException) -> None:
+        super().__init__(f"{what}: {exc.status} {exc.text}", code=f"discord_{exc.code}")
+        self.discord_code = exc.code
+        self.reason = f"{exc.text or exc.status} ({exc.code})"
 
 
 @dataclass(frozen=True)
@@ -63,8 +82,11 @@ class DiscordSink:
         logged_in: Callable[[], bool],
         options: SinkOptions | None = None,
         clock: Callable[[], float] = time.monotonic,
+        target_gone: TargetGone | None = None,
     ) -> None:
         self._http = http
+        self._target_gone = target_gone  # told when a post's place is gone (to disable its schedule)
+        self._dms: dict[str, str] = {}  # Discord user id -> their DM channel id
         self._outbox = outbox
         self._mention = mention
         self._logged_in = logged_in
@@ -85,6 +107,8 @@ class DiscordSink:
         if not self._logged_in():
             raise DeliveryRetry(self._wait(item), "not logged in to Discord yet")
         op = item.payload.get("op")
+        if op == "noop":
+            return {"skipped": True}
         if op == "typing":
             return await self._typing(item)
         payload = await self._with_names(item.tenant_id, item.payload)
@@ -98,7 +122,6 @@ class DiscordSink:
         after = payload.get("after")
         if after and await self._outbox.result(after) is None:
             raise DeliveryRetry(self._wait(item), f"waiting for {after}")
-        target = item.target
         body = {
             **payload["message"],
             "allowed_mentions": _NO_MENTIONS,
@@ -106,20 +129,41 @@ class DiscordSink:
             "enforce_nonce": True,
         }
         try:
-            message = await self._call(
-                item, Route("POST", "/channels/{channel_id}/messages", channel_id=target["channel"]), body
-            )
-        except discord.NotFound as exc:
-            if exc.code != _UNKNOWN_CHANNEL or not target.get("parent"):
-                raise DeliveryRejected(f"post: {exc.text or exc.status}") from exc
-            await self._open_thread(item)
-            message = await self._call(
-                item, Route("POST", "/channels/{channel_id}/messages", channel_id=target["channel"]), body
-            )
+            message = await self._create(item, body)
+        except Refused as exc:
+            if exc.discord_code in _GONE and self._target_gone is not None:
+                await self._target_gone(item, exc.reason)
+            raise
         result: dict[str, Any] = {"id": str(message["id"]), "channel": str(message["channel_id"])}
         if payload.get("card"):  # kept so the decision's edit can show the card without its buttons
             result["embeds"] = payload["message"].get("embeds") or []
         return result
+
+    async def _create(self, item: OutboxItem, body: dict[str, Any]) -> Any:
+        """Create the message where the target says: a channel, a DM, or a thread it may open."""
+        target = item.target
+        channel = str(target.get("channel") or await self._dm(item, str(target["user"])))
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel)
+        try:
+            return await self._call(item, route, body)
+        except discord.NotFound as exc:
+            if exc.code != _UNKNOWN_CHANNEL or not target.get("parent"):
+                raise Refused("post", exc) from exc
+        await self._open_thread(item)
+        try:
+            return await self._call(item, route, body)
+        except discord.NotFound as exc:
+            raise Refused("post", exc) from exc
+
+    async def _dm(self, item: OutboxItem, user: str) -> str:
+        """The DM channel with a user (opening it again returns the same channel)."""
+        if user not in self._dms:
+            try:
+                channel = await self._call(item, Route("POST", "/users/@me/channels"), {"recipient_id": user})
+            except discord.NotFound as exc:
+                raise Refused("open DM", exc) from exc
+            self._dms[user] = str(channel["id"])
+        return self._dms[user]
 
     async def _open_thread(self, item: OutboxItem) -> None:
         target = item.target
@@ -135,15 +179,19 @@ class DiscordSink:
         }
         try:
             await self._call(item, route, body)
-        except discord.HTTPException as exc:
-            if exc.code != _THREAD_EXISTS:
-                raise DeliveryRejected(f"open thread: {exc.text or exc.status}") from exc
+        except Refused as exc:
+            if exc.discord_code != _THREAD_EXISTS:
+                raise
+        except discord.NotFound as exc:
+            raise Refused("open thread", exc) from exc
 
     async def _edit(self, item: OutboxItem, payload: dict[str, Any]) -> dict[str, Any]:
         ref = str(payload["ref"])
         posted = await self._outbox.result(ref)
         if posted is None:
             raise DeliveryRetry(self._wait(item), f"waiting for {ref} to be posted")
+        if posted.get("skipped"):  # a scheduled run's progress message, never posted
+            return {"skipped": True}
         seq = payload.get("seq")
         if seq is not None:
             newest, when = self._edited.get(ref, (-1, float("-inf")))
@@ -194,7 +242,7 @@ class DiscordSink:
                 after = _retry_after(exc)
                 raise DeliveryRetry(after, f"{what}: rate limited for {after:.1f} s") from exc
             if exc.status in (400, 403, 413):
-                raise DeliveryRejected(f"{what}: {exc.status} {exc.text}") from exc
+                raise Refused(what, exc) from exc
             raise DeliveryRetry(
                 self._backoff(item, self._options.max_backoff_s), f"{what}: {exc.status}"
             ) from exc

@@ -4,7 +4,8 @@ decision is recorded the renderer replaces the card for everyone: the click hand
 edits it.
 
 Approve and Deny take the card's optional reason; an option button answers a question with that
-option; "Send my answer" answers with the card's text input.
+option; "Send my answer" answers with the card's text input. Alert cards' buttons (`sb_alert_`
+verbs) go to `alerts.TeamsAlerts`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from channels.teams import cards
 from channels.teams.activity import Inbound, card_response
+from channels.teams.alerts import TeamsAlerts
 from channels.teams.identity import TeamsDirectory
 from channels.teams.profile import SURFACE
 from core.errors import Conflict, Forbidden, InvalidInput, MisuseError, NotFound
@@ -41,9 +43,10 @@ def explain(exc: MisuseError) -> str:
 
 
 class TeamsActions:
-    def __init__(self, runtime: Runtime, people: TeamsDirectory) -> None:
+    def __init__(self, runtime: Runtime, people: TeamsDirectory, alerts: TeamsAlerts) -> None:
         self._runtime = runtime
         self._people = people
+        self._alerts = alerts  # alert cards' buttons (`sb_alert_` verbs)
 
     async def on_card_action(self, inbound: Inbound, tenant_id: str) -> dict[str, Any]:
         """The invoke's response body: what the clicker is told."""
@@ -54,6 +57,8 @@ class TeamsActions:
             return card_response("I cannot tell who clicked.")
         who = await self._people.principal(tenant_id, inbound.user_key, inbound.user_name)
         try:
+            if self._alerts.handles(verb):
+                return card_response(await self._alerts.act(who, verb, data, inbound.conversation.key))
             return card_response(await self._act(who, verb, data))
         except MisuseError as exc:
             log.info("Teams click refused: %s", exc.code, extra={"tenant": tenant_id, "surface": SURFACE})

@@ -18,11 +18,13 @@ from starlette.routing import Route
 
 from channels.teams.actions import TeamsActions
 from channels.teams.activity import CARD_ACTION, BadActivity, Inbound, parse_activity
+from channels.teams.alerts import TeamsAlerts
 from channels.teams.auth import AuthOptions, BotFrameworkAuth, Unauthorized
 from channels.teams.connector import ConnectorClient, Credentials, TokenSource, default_token_endpoint
 from channels.teams.conversations import ConversationStore
 from channels.teams.identity import TeamsDirectory
 from channels.teams.ingress import TeamsIngress
+from channels.teams.proactive import GoneTargets
 from channels.teams.profile import SURFACE, TeamsProfile
 from channels.teams.renderer import TeamsRenderer
 from channels.teams.sink import SinkOptions, TeamsSink
@@ -63,11 +65,18 @@ class TeamsChannel:
         self.conversations = ConversationStore(store.db, store.clock)
         self.people = TeamsDirectory(store, frozenset(settings.admins), frozenset(settings.allowed_tenants))
         self.ingress = TeamsIngress(runtime, self.people, store.outbox, settings.default_bot)
-        self.actions = TeamsActions(runtime, self.people)
+        self.actions = TeamsActions(runtime, self.people, TeamsAlerts(runtime))
         connector = ConnectorClient(TokenSource(credentials, self.session), self.session)
         self.dispatcher = OutboxDispatcher(
             store.outbox,
-            TeamsSink(connector, self.conversations, store.outbox, self.people.name, sink),
+            TeamsSink(
+                connector,
+                self.conversations,
+                store.outbox,
+                self.people.name,
+                sink,
+                target_gone=GoneTargets(store),
+            ),
             dispatch,
         )
         self._deliver = settings.deliver

@@ -5,13 +5,27 @@ Two ways in, both through the outbox (so an outage delays the post, never loses 
 - a run: submit with `surface="teams"` and `thread_key=` the stored conversation key; the Teams
   renderer posts its progress and answer there like any other run's;
 - `post_to_conversation`: plain text, no run, e.g. a notice; split to fit and sent in order.
+
+A schedule's target is `{"surface": "teams", "conversation": <stored conversation key>}`; its runs
+get `proactive_key` session keys, so each fire starts a new post there. When that conversation is
+gone, `GoneTargets` disables the schedule (audited). Its owner is not told on Teams: a bot can
+only message someone in a conversation it stored, and none is kept per person.
 """
 
 from __future__ import annotations
 
-from channels.teams.profile import SURFACE, TeamsProfile
+import logging
+from typing import Any
+
+from channels.teams.conversations import ConversationStore
+from channels.teams.profile import SURFACE, TARGET_KEY_CHARS, TeamsProfile
 from channels.teams.renderer import split_answer
-from core.store.outbox import OutboxStore
+from core.errors import InvalidInput
+from core.schedules import disable_for_run
+from core.store.context import ContextStore
+from core.store.outbox import OutboxItem, OutboxStore
+
+log = logging.getLogger(__name__)
 
 
 async def post_to_conversation(
@@ -45,3 +59,37 @@ async def post_to_conversation(
             or queued
         )
     return queued
+
+
+async def check_target(conversations: ConversationStore, tenant_id: str, target: dict[str, Any]) -> None:
+    """A schedule's Teams target names a conversation this tenant's bot has stored."""
+    key = target.get("conversation")
+    if not key:
+        raise InvalidInput(
+            'a Teams target is {"surface": "teams", "conversation": <conversation key>}: the key of '
+            "a conversation someone had with the bot (a run's thread key on Teams)"
+        )
+    if len(key) > TARGET_KEY_CHARS:
+        raise InvalidInput(f"a Teams conversation key has at most {TARGET_KEY_CHARS} characters")
+    if await conversations.get(tenant_id, key) is None:
+        raise InvalidInput(
+            f"no Teams conversation {key!r} is stored for this tenant: the bot can only post where "
+            "someone has talked to it"
+        )
+
+
+class GoneTargets:
+    def __init__(self, store: ContextStore) -> None:
+        self._store = store
+
+    async def __call__(self, item: OutboxItem, error: str) -> None:
+        if item.run_id is None:
+            return
+        schedule = await disable_for_run(
+            self._store, item.tenant_id, item.run_id, f"teams target gone: {error}"
+        )
+        if schedule is not None:
+            log.warning(
+                "schedule disabled: its Teams conversation is gone",
+                extra={"tenant_id": item.tenant_id, "schedule_id": schedule.id, "surface": SURFACE},
+            )

@@ -2,13 +2,17 @@
 
 A typing indicator when work starts; one progress message per run, posted when the run is
 created and updated in place as it moves; the answer split to fit; approval and question cards
-that are replaced, once decided, by a card that says who decided.
+that are replaced, once decided, by a card that says who decided. A scheduled run (a proactive
+key) has neither typing nor progress message: only its answer, as a new message.
 
 Payload operations, carried out by `TeamsSink` in the conversation named by the target:
     typing  a typing indicator
     post    a message (`text`, Teams Markdown) or a card (`card`); `after`: a key delivered first
     update  the activity posted under `ref`: new `text` (the progress message, `seq` orders
             edits), or the posted card decided, ending with `outcome`
+    noop    nothing to send; stands in for a scheduled run's progress message, so its updates
+            are skipped
+A target with `top_level` (a scheduled run's) starts a new post in a channel conversation.
 """
 
 from __future__ import annotations
@@ -20,7 +24,15 @@ from channels.slack.renderer import progress as tool_progress
 from channels.slack.split import pack
 from channels.teams import cards
 from channels.teams.markdown import escape, to_pieces
-from channels.teams.profile import TeamsProfile, answer_key, card_key, status_key, typing_key
+from channels.teams.profile import (
+    TeamsProfile,
+    address,
+    answer_key,
+    card_key,
+    is_proactive,
+    status_key,
+    typing_key,
+)
 from core.events import EventType as E
 from core.outbound import Outbound
 from core.store.records import Run, RunEvent
@@ -52,11 +64,11 @@ class TeamsRenderer:
         p = e.payload
         match e.type:
             case E.RUN_CREATED:
-                return [self._typing(run, e), self._post(run, status_key(run.id), WORKING)]
+                return self._opened(run, e)
             case E.TOOL_CALL_STARTED:
                 return [self._status(run, e, progress(str(p.get("tool", ""))))]
             case E.RUN_RESUMED | E.RUN_RECONCILED:
-                return [self._typing(run, e), self._status(run, e, WORKING)]
+                return [*self._typing(run, e), self._status(run, e, WORKING)]
             case E.QUESTION_ASKED:
                 card = cards.question_card(p)
                 return [
@@ -66,7 +78,7 @@ class TeamsRenderer:
             case E.QUESTION_ANSWERED | E.QUESTION_EXPIRED:
                 outcome = cards.question_outcome(p, e.created_at, expired=e.type == E.QUESTION_EXPIRED)
                 return [
-                    self._typing(run, e),
+                    *self._typing(run, e),
                     self._status(run, e, WORKING),
                     self._decided(run, card_key(run.id, str(p["question_id"])), outcome),
                 ]
@@ -105,6 +117,12 @@ class TeamsRenderer:
                 ]
         return []
 
+    def _opened(self, run: Run, e: RunEvent) -> list[Outbound]:
+        """The progress message; a scheduled post has none (noop), only its answer."""
+        if is_proactive(run.thread_key):
+            return [Outbound(status_key(run.id), self._target(run), {"op": "noop"})]
+        return [*self._typing(run, e), self._post(run, status_key(run.id), WORKING)]
+
     def _answer(self, run: Run, answer: str) -> list[Outbound]:
         chunks = split_answer(answer, self.profile.message_chars) or ["(no answer)"]
         out = []
@@ -117,10 +135,13 @@ class TeamsRenderer:
 
     @staticmethod
     def _target(run: Run) -> dict[str, Any]:
-        return {"conversation": run.thread_key}
+        return address(run.thread_key)
 
-    def _typing(self, run: Run, e: RunEvent) -> Outbound:
-        return Outbound(typing_key(run.id, e.seq), self._target(run), {"op": "typing"})
+    def _typing(self, run: Run, e: RunEvent) -> list[Outbound]:
+        """Not for a scheduled post: nobody is waiting for it."""
+        if is_proactive(run.thread_key):
+            return []
+        return [Outbound(typing_key(run.id, e.seq), self._target(run), {"op": "typing"})]
 
     def _post(self, run: Run, key: str, text: str, card: cards.Card | None = None) -> Outbound:
         payload: dict[str, Any] = {"op": "post", "text": text}

@@ -6,6 +6,12 @@ so its decided form can be built from it. An update whose activity is not posted
 progress message is edited at most once a second and an older edit never overwrites a newer
 one. A 429 pauses all sends for its Retry-After; other transient failures back off; only
 answers about the message itself (400, 403, 404, 413) give up on it.
+
+A target marked `top_level` (a scheduled run's) starts a new post: in a channel, the message goes
+to the channel itself, not under the thread the conversation was stored from. When a post's
+conversation is gone for good (never stored, or the connector answers 403/404: the bot was
+removed, the chat deleted), the `target_gone` callback hears of it, so the schedule behind the
+run is disabled instead of failing at every fire.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -29,8 +35,12 @@ from core.store.outbox import OutboxItem, OutboxStore
 
 _USER_REF = re.compile(r"<sb-user:([A-Za-z0-9_\-]+)>")
 _PERMANENT = frozenset({400, 403, 404, 410, 413})
+# The bot may not post there any more (403), or the conversation is no more (404).
+_GONE = frozenset({"teams_403", "teams_404"})
+_NOT_STORED = "no stored Teams conversation for this item"
 
 Names = Callable[[str, str], Awaitable[str]]  # (tenant id, product user id) -> display name
+TargetGone = Callable[[OutboxItem, str], Awaitable[None]]  # (the item, what the connector said)
 
 
 @dataclass(frozen=True)
@@ -52,8 +62,10 @@ class TeamsSink:
         names: Names,
         options: SinkOptions | None = None,
         clock: Callable[[], float] = time.monotonic,
+        target_gone: TargetGone | None = None,
     ) -> None:
         self._connector = connector
+        self._target_gone = target_gone  # told when a post's conversation is gone (to disable its schedule)
         self._conversations = conversations
         self._outbox = outbox
         self._names = names
@@ -68,11 +80,17 @@ class TeamsSink:
         return str(payload["ref"]) if payload.get("op") == "update" and "seq" in payload else None
 
     async def deliver(self, item: OutboxItem) -> dict[str, Any] | None:
+        op = item.payload.get("op")
+        if op == "noop":
+            return {"skipped": True}
         conversation = await self._conversations.get(item.tenant_id, str(item.target.get("conversation")))
         if conversation is None:
-            raise DeliveryRejected("no stored Teams conversation for this item")
+            if op == "post":
+                await self._gone(item, _NOT_STORED)
+            raise DeliveryRejected(_NOT_STORED)
+        if item.target.get("top_level"):
+            conversation = _top_level(conversation)
         payload = await self._with_names(item.tenant_id, item.payload)
-        op = payload.get("op")
         if op == "typing":
             typing = activity.typing(conversation)
             await self._call(
@@ -98,14 +116,18 @@ class TeamsSink:
             if card is not None
             else activity.message(conversation, str(payload["text"]))
         )
-        result: dict[str, Any] = {
-            "id": await self._call(
+        try:
+            posted = await self._call(
                 item,
                 lambda: self._connector.send(
                     conversation.service_url, conversation.conversation_id, body, conversation.reply_to_id
                 ),
             )
-        }
+        except DeliveryRejected as exc:
+            if exc.code in _GONE:
+                await self._gone(item, exc.message)
+            raise
+        result: dict[str, Any] = {"id": posted}
         if card is not None:  # kept so the decision's update can show the card without its buttons
             result["card"] = card
         return result
@@ -117,6 +139,8 @@ class TeamsSink:
         posted = await self._outbox.result(ref)
         if posted is None:
             raise DeliveryRetry(self._wait(item), f"waiting for {ref} to be posted")
+        if posted.get("skipped"):  # a scheduled run's progress message, never posted
+            return {"skipped": True}
         seq = payload.get("seq")
         if seq is not None:
             newest, when = self._edited.get(ref, (-1, float("-inf")))
@@ -125,7 +149,9 @@ class TeamsSink:
             pause = when + self._options.update_interval_s - self._clock()
             if pause > 0:
                 raise DeliveryRetry(pause, "progress edits are throttled")
-        if "outcome" in payload:
+        if "card" in payload:  # a notice's card (an alert), replaced whole
+            body = activity.card_message(conversation, payload["card"], str(payload.get("text", "")))
+        elif "outcome" in payload:
             card = cards.decided(posted.get("card") or cards.notice("Decided"), payload["outcome"])
             body = activity.card_message(conversation, card, "Decided")
         else:
@@ -152,10 +178,14 @@ class TeamsSink:
                 self._paused_until = self._clock() + after
                 raise DeliveryRetry(after, f"rate limited for {after:.0f} s") from exc
             if exc.status in _PERMANENT:
-                raise DeliveryRejected(str(exc)) from exc
+                raise DeliveryRejected(str(exc), code=f"teams_{exc.status}") from exc
             raise DeliveryRetry(self._backoff(item, self._options.max_backoff_s), str(exc)) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryRetry(self._backoff(item, self._options.max_backoff_s), type(exc).__name__) from exc
+
+    async def _gone(self, item: OutboxItem, error: str) -> None:
+        if self._target_gone is not None:
+            await self._target_gone(item, error)
 
     def _wait(self, item: OutboxItem) -> float:
         return self._backoff(item, self._options.max_wait_s)
@@ -174,3 +204,10 @@ class TeamsSink:
         }
         replaced: dict[str, Any] = json.loads(_USER_REF.sub(lambda m: names[m.group(1)], flat))
         return replaced
+
+
+def _top_level(conversation: Conversation) -> Conversation:
+    """The conversation as a place for a new post: a channel's own id, with no thread to reply in
+    (a chat's id has no thread part, so it stays as it is)."""
+    base = conversation.conversation_id.split(";messageid=", 1)[0]
+    return replace(conversation, conversation_id=base, reply_to_id=None)

@@ -10,7 +10,9 @@ heartbeats, and pushes what a test sends: `say(...)` (MESSAGE_CREATE) and `click
 It records every REST call, keeps the messages it was asked to post and edit (so a test reads a
 channel the way a person would), honours `nonce` + `enforce_nonce` like Discord, and fails on
 demand: `fail("create_message", times=3, status=429, retry_after=0.05)`, or
-`fail(..., status=502, after_processing=True)` (the message is created, the answer is lost).
+`fail(..., status=502, after_processing=True)` (the message is created, the answer is lost), or
+`fail(..., status=403, code=50001)` (Missing Access). Opening a DM (`POST /users/@me/channels`)
+gives each user one DM channel of their own, the same on every call.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Failure:
     status: int
     retry_after: float
     after_processing: bool  # do the work, then answer with the failure (a lost response)
+    code: int = 0  # Discord's JSON error code in the answer
 
 
 @dataclass
@@ -92,6 +95,7 @@ class FakeDiscord:
         self.calls_made: list[RestCall] = []
         self.messages_by_id: dict[str, Message] = {}
         self.threads: dict[str, dict[str, Any]] = {}
+        self.dms: dict[str, str] = {}  # user id -> their DM channel with the bot
         self._failures: dict[str, Failure] = {}
         self._acked: set[str] = set()
         self.ephemerals: list[tuple[str, str]] = []  # (user id, text) of ephemeral follow-ups
@@ -121,9 +125,10 @@ class FakeDiscord:
         status: int = 429,
         retry_after: float = 0.05,
         after_processing: bool = False,
+        code: int = 0,
     ) -> None:
         with self._lock:
-            self._failures[route] = Failure(times, status, retry_after, after_processing)
+            self._failures[route] = Failure(times, status, retry_after, after_processing, code)
 
     def say(
         self,
@@ -316,6 +321,12 @@ class FakeDiscord:
         m.edits += 1
         return 200, self._json(m)
 
+    def _on_open_dm(self, _: Any, body: dict[str, Any]) -> tuple[int, Any]:
+        user = str(body.get("recipient_id", ""))
+        if user not in self.dms:
+            self.dms[user] = self.new_id_unlocked()
+        return 200, {"id": self.dms[user], "type": 1, "last_message_id": None, "recipients": [_user(user)]}
+
     def _on_typing(self, match: Any, _: dict[str, Any]) -> tuple[int, Any]:
         if not self._is_channel(match["channel_id"]):
             return 404, {"code": 10003, "message": "Unknown Channel"}
@@ -371,10 +382,11 @@ class FakeDiscord:
         return str(next(self._ids))
 
     def _is_channel(self, channel: str) -> bool:
-        return channel in (CHANNEL_ID, DM_CHANNEL_ID) or channel in self.threads
+        known = (CHANNEL_ID, DM_CHANNEL_ID, *self.threads, *self.dms.values())
+        return channel in known
 
     def _channel_json(self, channel: str) -> dict[str, Any]:
-        if channel == DM_CHANNEL_ID:
+        if channel == DM_CHANNEL_ID or channel in self.dms.values():
             return {"id": channel, "type": 1}
         if channel in self.threads:
             return dict(self.threads[channel])
@@ -489,6 +501,7 @@ class FakeDiscord:
             f"{api}/channels/{{channel_id}}/messages/{{message_id}}", self._rest, name="edit_message"
         )
         app.router.add_post(f"{api}/channels/{{channel_id}}/typing", self._rest, name="typing")
+        app.router.add_post(f"{api}/users/@me/channels", self._rest, name="open_dm")
         app.router.add_post(
             f"{api}/channels/{{channel_id}}/messages/{{message_id}}/threads", self._rest, name="open_thread"
         )
@@ -538,7 +551,7 @@ def _failure(failure: Failure) -> web.Response:
         body = {"message": "You are being rate limited.", "retry_after": failure.retry_after, "global": False}
         headers = {"Retry-After": str(failure.retry_after), "Via": "1.1 google", "X-RateLimit-Scope": "user"}
         return _json(body, 429, headers)
-    return _error(failure.status, 0, f"{failure.status}: failure on demand")
+    return _error(failure.status, failure.code, f"{failure.status}: failure on demand")
 
 
 def _error(status: int, code: int, message: str) -> web.Response:
