@@ -9,6 +9,7 @@ talks to itself or to another bot in a loop.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass, field
@@ -38,6 +39,25 @@ class Routing:
         return self.channel_bots.get(channel, self.default_bot)
 
 
+@dataclass(frozen=True)
+class StoreRetry:
+    first_s: float = 0.2
+    give_up_s: float = 30.0  # then the person is asked to send the message again
+
+
+async def _say_unrecorded(message: discord.Message) -> None:
+    """Straight to Discord: the outbox lives in the store that is down."""
+    try:
+        await message.reply(
+            "Sorry, I could not take this message just now (my storage is unavailable). "
+            "Please send it again in a minute.",
+            mention_author=False,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+    except discord.HTTPException as exc:
+        log.warning("could not tell the author either: %s", exc, extra={"discord_message": message.id})
+
+
 def roles_of(author: discord.User | discord.Member) -> frozenset[str] | None:
     """The author's role ids in the guild; None outside a guild (a DM), where they are unknown."""
     if isinstance(author, discord.Member):
@@ -54,14 +74,42 @@ def clean_text(text: str, bot_user_id: int | None) -> str:
 
 class DiscordIngress:
     def __init__(
-        self, runtime: Runtime, people: DiscordDirectory, outbox: OutboxStore, routing: Routing
+        self,
+        runtime: Runtime,
+        people: DiscordDirectory,
+        outbox: OutboxStore,
+        routing: Routing,
+        retry: StoreRetry | None = None,
     ) -> None:
+        self._retry = retry or StoreRetry()
         self._runtime = runtime
         self._people = people
         self._outbox = outbox
         self._routing = routing
 
     async def on_message(self, message: discord.Message, me: discord.ClientUser | None) -> None:
+        """Take a message. The gateway never delivers it again, so a store that is down is waited
+        for (bounded; the dedupe by message id makes a repeat harmless); if it stays down, the
+        person is told in place to send it again, rather than the message vanishing."""
+        delay = self._retry.first_s
+        deadline = asyncio.get_running_loop().time() + self._retry.give_up_s
+        while True:
+            try:
+                await self._take(message, me)
+                return
+            except StoreError as exc:
+                if asyncio.get_running_loop().time() + delay > deadline:
+                    log.error(
+                        "Discord message not recorded: the store stayed unavailable (%s)",
+                        exc,
+                        extra={"surface": SURFACE, "discord_message": message.id},
+                    )
+                    await _say_unrecorded(message)
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _take(self, message: discord.Message, me: discord.ClientUser | None) -> None:
         if message.author.bot or message.type not in _HUMAN_TYPES or me is None:
             return  # bots (and so ourselves), and system messages (pins, joins, thread starts)
         if message.author.id == me.id:
@@ -120,11 +168,6 @@ class DiscordIngress:
                         "message_reference": {"message_id": str(message.id), "fail_if_not_exists": False},
                     },
                 },
-            )
-            return
-        except StoreError:  # the gateway will not deliver it again: say so in the log, loudly
-            log.exception(
-                "Discord message lost: the store is unavailable", extra={"tenant": tenant_id, **extra}
             )
             return
         if submitted.created and submitted.run is not None:

@@ -3,6 +3,11 @@ answer; a follow-up in that thread continues the conversation; DMs; bots and rep
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+from sqlalchemy import text
+
 from core.store.context import ContextStore
 from tests.channels.discord.conftest import (
     ALICE,
@@ -70,3 +75,20 @@ async def test_a_dm_is_answered_in_the_dm(
     assert answers(bed, DM_CHANNEL_ID) == ["You said: hi in private"]
     [run] = await store.runs.find(TENANT)
     assert run.thread_key == f"{DM_CHANNEL_ID}:"
+
+
+async def test_a_message_that_arrives_while_the_store_is_down_is_taken_once_it_is_back(
+    bed: DiscordTestbed, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the outage is staged by hiding a table, which SQLite reports as unavailable")
+    hide = text("ALTER TABLE inbound_events RENAME TO inbound_events_away")
+    await bed.store.db.run(lambda conn: conn.execute(hide))
+    root = bed.fake.say(ALICE, "are you there?")
+    await asyncio.sleep(0.6)  # the gateway delivered it into a dead store: it is being retried
+    assert answers(bed, root) == []
+    back = text("ALTER TABLE inbound_events_away RENAME TO inbound_events")
+    await bed.store.db.run(lambda conn: conn.execute(back))
+    await bed.settle(lambda: bool(answers(bed, root)), timeout=20)
+    assert answers(bed, root) == ["You said: are you there?"]
+    assert len(await bed.store.runs.find(TENANT)) == 1
