@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from core.errors import Unauthorized
 from core.store.context import ContextStore
 from core.store.records import Principal, Role
+from core.store.schedule_records import Schedule
 from scheduler.anomaly.demo import ensure_demo_check
 
 DEMO_TENANT = "demo"
@@ -34,11 +35,13 @@ async def ensure_demo_tenant(store: ContextStore) -> DemoKeys:
     return DemoKeys()
 
 
-async def ensure_demo_alerts(store: ContextStore, channel: str) -> None:
+async def ensure_demo_alerts(store: ContextStore, channel: str) -> Schedule:
     """The anomaly demo: a latency series with one spike and the check that watches it (run by
-    the ops bot's schedule), so the demo raises exactly one alert in `channel`."""
+    the ops bot's schedule), so the demo raises exactly one alert in `channel`. Returns the check."""
     target = {"surface": "slack", "channel": channel}
-    await ensure_demo_check(store, DEMO_TENANT, "demo-admin", bot="ops", target=target, now=store.clock.now())
+    return await ensure_demo_check(
+        store, DEMO_TENANT, "demo-admin", bot="ops", target=target, now=store.clock.now()
+    )
 
 
 async def demo_principal(store: ContextStore, key: str = CUSTOMER_KEY) -> Principal | None:

@@ -28,7 +28,7 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         svc = await build_service(settings)
-        api = build_api(svc.runtime, max_body_bytes=settings.api.max_body_bytes)
+        api = build_api(svc.runtime, max_body_bytes=settings.api.max_body_bytes, alerts=svc.alerts)
         # A Mount built around the API app, so `url_for` finds its routes (run links use it).
         teams = svc.teams.routes() if svc.teams is not None else []  # POST /api/messages
         app.router.routes[:] = [*fixed, *teams, metrics_route(svc), Mount("", app=api)]
@@ -39,7 +39,9 @@ def create_app(settings: Settings) -> Starlette:
         if svc.offline:
             keys = await ensure_demo_tenant(svc.store)
             if "ops" in svc.runtime.bots:
-                await ensure_demo_alerts(svc.store, settings.anomaly.demo_channel)
+                check = await ensure_demo_alerts(svc.store, settings.anomaly.demo_channel)
+                if settings.scheduler.embedded and svc.scheduler is not None:
+                    await svc.scheduler.fire_now(check)  # its alert is there now, not a minute later
             log.warning(
                 "No model configured (OPENAI_BASE_URL / SWITCHBOARD_MODEL__BASE_URL): using the OFFLINE DEMO "
                 "model. Demo API keys: customer %s, admin %s",

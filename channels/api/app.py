@@ -13,6 +13,7 @@ from starlette.routing import Route
 from channels.api.errors import EXCEPTION_HANDLERS
 from channels.api.health import HealthEndpoint
 from channels.api.openapi import openapi_document
+from channels.api.routes_alerts import AlertEndpoints
 from channels.api.routes_bots import BotEndpoints
 from channels.api.routes_decisions import DecisionEndpoints
 from channels.api.routes_messages import MessageEndpoints
@@ -20,14 +21,22 @@ from channels.api.routes_runs import RunEndpoints
 from channels.api.routes_schedules import ScheduleEndpoints
 from channels.api.sse import StreamOptions
 from core.runtime import Runtime
+from core.store.alerts import AlertStore
 
 
 def build_api(
-    runtime: Runtime, *, max_body_bytes: int = 65536, stream: StreamOptions | None = None
+    runtime: Runtime,
+    *,
+    max_body_bytes: int = 65536,
+    stream: StreamOptions | None = None,
+    alerts: AlertStore | None = None,
 ) -> Starlette:
+    """`alerts`: the service's alert store, whose notice renderers edit an alert's card when it is
+    acted on here; without one, alerts of surfaces that show cards cannot be changed."""
     runs = RunEndpoints(runtime, max_body_bytes=max_body_bytes, stream=stream or StreamOptions())
     decisions = DecisionEndpoints(runtime, max_body_bytes=max_body_bytes)
     health = HealthEndpoint(runtime.store.db)
+    alerts = alerts or AlertStore(runtime.store.db, runtime.store.clock, {})
     document = json.dumps(openapi_document(), separators=(",", ":")).encode()
 
     async def openapi(request: Request) -> Response:
@@ -39,6 +48,7 @@ def build_api(
         *BotEndpoints(runtime).routes(),
         *MessageEndpoints(runtime).routes(),
         *ScheduleEndpoints(runtime, max_body_bytes=max_body_bytes).routes(),
+        *AlertEndpoints(runtime, alerts, max_body_bytes=max_body_bytes).routes(),
         Route("/healthz", health.check, methods=["GET"], name="healthz"),
         Route("/openapi.json", openapi, methods=["GET"], name="openapi"),
     ]

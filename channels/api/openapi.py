@@ -10,8 +10,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from channels.api.routes_alerts import AlertList, AlertsQuery, AlertView, InvestigationView, SilenceBody
 from channels.api.routes_bots import BotList
 from channels.api.routes_messages import MessageView
+from channels.api.routes_schedules import ScheduleBody, ScheduleList, ScheduleView
 from channels.api.schemas import (
     AnswerBody,
     ApprovalList,
@@ -48,7 +50,7 @@ class Operation:
     path: str
     operation_id: str
     summary: str
-    ok: tuple[int, type[BaseModel]]
+    ok: tuple[int, type[BaseModel] | None]  # None: no content
     errors: tuple[int, ...] = (401, 404, 503)
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
@@ -72,6 +74,92 @@ _ERROR_TEXT = {
     429: "Too much work is waiting (`busy`): nothing was recorded; try again after Retry-After.",
     503: "The store is unavailable (`store_unavailable`); see Retry-After.",
 }
+
+SCHEDULE_OPERATIONS = (
+    Operation(
+        "get",
+        "/v1/schedules",
+        "listSchedules",
+        "The caller's schedules (all of the tenant's for an admin).",
+        ok=(200, ScheduleList),
+        errors=(401, 503),
+    ),
+    Operation(
+        "post",
+        "/v1/schedules",
+        "createSchedule",
+        "Create a schedule: a bot runs `prompt` on a cron or an interval and posts to `target`.",
+        ok=(201, ScheduleView),
+        errors=(400, 401, 413, 422, 503),
+        body=ScheduleBody,
+        notes="Give exactly one of `cron` (five fields, read in `timezone`) or `interval_s`; the target "
+        "names a channel or a user of its surface.",
+    ),
+    Operation("get", "/v1/schedules/{schedule_id}", "getSchedule", "One schedule.", ok=(200, ScheduleView)),
+    Operation(
+        "delete",
+        "/v1/schedules/{schedule_id}",
+        "deleteSchedule",
+        "Delete a schedule.",
+        ok=(204, None),
+        errors=(401, 404, 503),
+    ),
+    Operation(
+        "post",
+        "/v1/schedules/{schedule_id}/pause",
+        "pauseSchedule",
+        "Stop a schedule from firing until it is resumed.",
+        ok=(200, ScheduleView),
+    ),
+    Operation(
+        "post",
+        "/v1/schedules/{schedule_id}/resume",
+        "resumeSchedule",
+        "Fire a paused schedule again, from now on (missed fires are not made up).",
+        ok=(200, ScheduleView),
+    ),
+)
+
+ALERT_OPERATIONS = (
+    Operation(
+        "get",
+        "/v1/alerts",
+        "listAlerts",
+        "The tenant's alerts raised by anomaly checks, newest first.",
+        ok=(200, AlertList),
+        errors=(401, 422, 503),
+        query=AlertsQuery,
+    ),
+    Operation("get", "/v1/alerts/{alert_id}", "getAlert", "One alert.", ok=(200, AlertView)),
+    Operation(
+        "post",
+        "/v1/alerts/{alert_id}/acknowledge",
+        "acknowledgeAlert",
+        "Say you are on it. Any member of the tenant may.",
+        ok=(200, AlertView),
+        errors=(401, 404, 409, 503),
+    ),
+    Operation(
+        "post",
+        "/v1/alerts/{alert_id}/silence",
+        "silenceAlert",
+        "Silence an alert, and the next incidents of its check, for a while. An admin or the check's "
+        "owner may.",
+        ok=(200, AlertView),
+        errors=(400, 401, 403, 404, 409, 413, 422, 503),
+        body=SilenceBody,
+    ),
+    Operation(
+        "post",
+        "/v1/alerts/{alert_id}/investigate",
+        "investigateAlert",
+        "Start the alert's bot on it, as the caller; returns the run at once. Once per alert.",
+        ok=(202, InvestigationView),
+        errors=(401, 403, 404, 409, 429, 503),
+        notes="The run's session is the caller's API session `alert-<alert id>`: send follow-ups to "
+        "`POST /v1/runs` with that `session`.",
+    ),
+)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -183,6 +271,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "The user's message that started a run.",
         ok=(200, MessageView),
     ),
+    *SCHEDULE_OPERATIONS,
+    *ALERT_OPERATIONS,
     Operation(
         "get",
         "/healthz",
@@ -233,7 +323,8 @@ def _schemas(operations: tuple[Operation, ...]) -> tuple[Refs, dict[str, Any]]:
     """Every model's $ref, and the component schemas they point to."""
     wanted: dict[tuple[type[BaseModel], Mode], None] = {(ErrorBody, "serialization"): None}
     for op in operations:
-        wanted[(op.ok[1], "serialization")] = None
+        if op.ok[1] is not None:
+            wanted[(op.ok[1], "serialization")] = None
         for inbound in (op.body, op.query):
             if inbound is not None:
                 wanted[(inbound, "validation")] = None
@@ -245,10 +336,11 @@ def _schemas(operations: tuple[Operation, ...]) -> tuple[Refs, dict[str, Any]]:
 
 def _operation(op: Operation, refs: Refs, schemas: dict[str, Any]) -> dict[str, Any]:
     error = {"application/json": {"schema": refs[(ErrorBody, "serialization")]}}
-    ok = {"application/json": {"schema": refs[(op.ok[1], "serialization")]}}
-    responses: dict[str, Any] = {
-        str(op.ok[0]): {"description": "OK", "content": _with_stream(ok, op.streams)}
-    }
+    responses: dict[str, Any] = {str(op.ok[0]): {"description": "No content"}}
+    ok: dict[str, Any] = {}
+    if op.ok[1] is not None:
+        ok = {"application/json": {"schema": refs[(op.ok[1], "serialization")]}}
+        responses[str(op.ok[0])] = {"description": "OK", "content": _with_stream(ok, op.streams)}
     for status, text in op.extra_ok.items():
         responses[str(status)] = {"description": text, "content": ok}
     for status in op.errors:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from channels.cli import commands, decisions, schedules
+from channels.cli import alerts, commands, decisions, schedules
 from channels.cli.discord_gateway import discord_gateway
 from core.errors import MisuseError, StoreUnavailable, SwitchboardError
 from core.governance.desk import RECONCILE_CHOICES
@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _decision_commands(sub)
     schedules.add_commands(sub)
+    alerts.add_commands(sub)
     return parser
 
 

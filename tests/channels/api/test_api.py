@@ -485,6 +485,17 @@ async def test_healthz_and_openapi_need_no_key(api: Api) -> None:
         ("/v1/audit", "get"),
         ("/v1/bots", "get"),
         ("/v1/runs/{run_id}/message", "get"),
+        ("/v1/schedules", "get"),
+        ("/v1/schedules", "post"),
+        ("/v1/schedules/{schedule_id}", "get"),
+        ("/v1/schedules/{schedule_id}", "delete"),
+        ("/v1/schedules/{schedule_id}/pause", "post"),
+        ("/v1/schedules/{schedule_id}/resume", "post"),
+        ("/v1/alerts", "get"),
+        ("/v1/alerts/{alert_id}", "get"),
+        ("/v1/alerts/{alert_id}/acknowledge", "post"),
+        ("/v1/alerts/{alert_id}/silence", "post"),
+        ("/v1/alerts/{alert_id}/investigate", "post"),
         ("/healthz", "get"),
         ("/openapi.json", "get"),
     }
@@ -494,6 +505,9 @@ async def test_healthz_and_openapi_need_no_key(api: Api) -> None:
     refs = {m.group(1) for m in __import__("re").finditer(r'"#/components/schemas/([^"]+)"', response.text)}
     assert refs <= set(schemas)  # every reference resolves
     assert [p["name"] for p in doc["paths"]["/v1/runs"]["get"]["parameters"]] == ["status", "bot", "limit"]
+    assert [p["name"] for p in doc["paths"]["/v1/alerts"]["get"]["parameters"]] == ["status", "limit"]
+    assert set(doc["paths"]["/v1/schedules/{schedule_id}"]["delete"]["responses"]["204"]) == {"description"}
+    assert doc["paths"]["/v1/alerts/{alert_id}/investigate"]["post"]["responses"]["202"]["content"]
 
 
 @pytest.mark.parametrize(

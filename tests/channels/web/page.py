@@ -9,7 +9,7 @@ from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -37,7 +37,11 @@ class Page:
         self, what: str, condition: Callable[[webdriver.Chrome], T | None], timeout: float = WAIT_S
     ) -> T:
         try:
-            result = WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(condition)
+            # A card redrawn while the condition reads it is read again at the next poll.
+            waiting = WebDriverWait(
+                self.driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+            )
+            result = waiting.until(condition)
         except TimeoutException:
             status = self.driver.execute_script("return document.getElementById('chat-status')?.textContent")
             raise AssertionError(

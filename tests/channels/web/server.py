@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[3]
-BOTS = '["bots.support:bot", "tests.fakes.echo_bot:bot"]'
+BOTS = '["bots.support:bot", "bots.ops:bot", "tests.fakes.echo_bot:bot"]'
 START_TIMEOUT_S = 30.0
 
 

@@ -6,11 +6,12 @@ import { facts, h, jsonBlock, when } from "./dom.js";
 
 let serial = 0;
 
-function errorLine() {
+export function errorLine() {
   return h("p", { class: "error", role: "alert" });
 }
 
-async function act(card, error, work) {
+// Disables the card's buttons while `work` runs; a refusal is shown on the card and they come back.
+export async function act(card, error, work) {
   for (const button of card.querySelectorAll("button")) button.disabled = true;
   error.textContent = "";
   try {
@@ -21,7 +22,7 @@ async function act(card, error, work) {
   }
 }
 
-function button(label, kind, onClick) {
+export function button(label, kind, onClick) {
   return h("button", { type: "button", class: kind, on: { click: onClick } }, label);
 }
 

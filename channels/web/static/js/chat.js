@@ -1,5 +1,7 @@
-// The chat: pick a bot and a session key, send messages, watch each run live. What is on screen
-// is redrawn from the API: the address holds only the bot, the session key and the latest run.
+// The chat: pick a bot and a session key, send messages, watch each run live; the tenant's live
+// alerts are shown above it. What is on screen is redrawn from the API: the address holds only
+// the bot, the session key and the latest run.
+import { AlertsPanel } from "./alerts.js";
 import { ApiError } from "./api.js";
 import { clear, h } from "./dom.js";
 import { Turn } from "./turn.js";
@@ -20,6 +22,7 @@ export class ChatView {
     this.runId = null; // the latest run in it
     this.loaded = null;
     this.turns = [];
+    this.alerts = new AlertsPanel(ctx);
     const $ = (id) => document.getElementById(id);
     Object.assign(this, {
       bot: $("chat-bot"), about: $("chat-bot-about"), session: $("chat-session"), log: $("chat-log"),
@@ -49,6 +52,7 @@ export class ChatView {
   }
 
   show(params) {
+    this.alerts.show();
     if (!params.get("session") && this.loaded !== null) {
       this.remember(this.runId); // back from another view: the conversation as it was
       return;
@@ -71,7 +75,9 @@ export class ChatView {
     this.about.textContent = about ? `${about.description} Tools: ${about.tools.join(", ") || "none"}.` : "";
   }
 
-  hide() {} // streams go on in the background, so coming back shows the latest
+  hide() {
+    this.alerts.hide(); // streams go on in the background, so coming back shows the latest
+  }
 
   // The address reflects the form (and so survives a reload), without a navigation of its own.
   remember(run) {
