@@ -30,6 +30,7 @@ import discord
 
 from channels.discord.markup import neutralise, to_discord
 from channels.discord.profile import SURFACE, address, thread_key, user_ref
+from channels.text import clip
 from core.alerts import notices as alert_notices
 from core.alerts.desk import AlertDesk
 from core.errors import InvalidInput
@@ -102,17 +103,17 @@ def _where(target: Mapping[str, Any]) -> Json:
 def _message(notice: Notice) -> Json:
     """The whole message, buttons included, so an edit replaces what the card said and offered."""
     if not notice.title and not notice.fields and not notice.actions:
-        return {"content": _clip(_markdown(notice.text), _CONTENT_CHARS), "embeds": [], "components": []}
+        return {"content": clip(_markdown(notice.text), _CONTENT_CHARS), "embeds": [], "components": []}
     embed: Json = {"color": _RED if notice.actions else _GREY}
     if notice.title:
-        embed["title"] = _clip(neutralise(notice.title), _TITLE_CHARS)
+        embed["title"] = clip(neutralise(notice.title), _TITLE_CHARS)
     if notice.text:
-        embed["description"] = _clip(_markdown(notice.text), _DESCRIPTION_CHARS)
+        embed["description"] = clip(_markdown(notice.text), _DESCRIPTION_CHARS)
     if notice.fields:
         embed["fields"] = [
             {
-                "name": _clip(neutralise(name), _FIELD_NAME_CHARS),
-                "value": _clip(_markdown(value), _FIELD_CHARS) or "-",
+                "name": clip(neutralise(name), _FIELD_NAME_CHARS),
+                "value": clip(_markdown(value), _FIELD_CHARS) or "-",
                 "inline": True,
             }
             for name, value in notice.fields[:_FIELDS]
@@ -123,7 +124,7 @@ def _message(notice: Notice) -> Json:
         for i in range(0, len(buttons), _BUTTONS_PER_ROW)
     ]
     content = f"🚨 {neutralise(notice.title)}" if notice.actions else neutralise(notice.title)
-    return {"content": _clip(content, _CONTENT_CHARS), "embeds": [embed], "components": rows}
+    return {"content": clip(content, _CONTENT_CHARS), "embeds": [embed], "components": rows}
 
 
 def _markdown(text: str) -> str:
@@ -139,10 +140,6 @@ def _button(action: NoticeAction) -> Json:
         "label": action.label[:80],
         "custom_id": custom_id(action),
     }
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class DiscordAlerts:

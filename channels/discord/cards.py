@@ -10,12 +10,12 @@ Everything that came from a model (arguments, prompts, options) is neutralised.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from channels.discord.markup import neutralise, to_discord
 from channels.discord.profile import user_ref
+from channels.text import argument_text, clip
 
 APPROVAL_PREFIX = "sb:appr:"
 QUESTION_PREFIX = "sb:q:"
@@ -103,7 +103,7 @@ def question_card(payload: Json) -> Json:
     footer = f"Only {user_ref(payload.get('asked_of'))} can answer."
     embed = {
         "title": "Question",
-        "description": _clip(
+        "description": clip(
             to_discord(str(payload.get("prompt", ""))) + (f"\n\n{listed}" if long_options else ""),
             _DESCRIPTION_CHARS,
         ),
@@ -114,7 +114,7 @@ def question_card(payload: Json) -> Json:
         _row(buttons[i : i + _BUTTONS_PER_ROW]) for i in range(0, min(len(buttons), room), _BUTTONS_PER_ROW)
     ]
     return {
-        "content": _clip(f"Question: {neutralise(str(payload.get('prompt') or ''))}", 150),
+        "content": clip(f"Question: {neutralise(str(payload.get('prompt') or ''))}", 150),
         "embeds": [embed],
         "components": rows,
     }
@@ -135,7 +135,7 @@ def _arguments(args: Any, arg_chars: int) -> list[Json]:
         return [{"name": "Arguments", "value": "*(none)*"}]
     fields = [
         {
-            "name": _clip(neutralise(str(k)), 256),
+            "name": clip(neutralise(str(k)), 256),
             "value": _value(v, min(arg_chars, _FIELD_CHARS)),
             "inline": True,
         }
@@ -145,16 +145,12 @@ def _arguments(args: Any, arg_chars: int) -> list[Json]:
 
 
 def _value(value: Any, limit: int) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return _clip(neutralise(text), limit) if text else "*(empty)*"
+    text = argument_text(value)
+    return clip(neutralise(text), limit) if text else "*(empty)*"
 
 
 def _label(option: str) -> str:
-    return _clip(option, _LABEL_CHARS)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(option, _LABEL_CHARS)
 
 
 def _button(label: str, custom_id: str, style: int) -> Json:

@@ -17,16 +17,17 @@ import logging
 import aiohttp
 import discord
 
+from channels.delivery import SinkOptions
 from channels.discord import endpoints
 from channels.discord.actions import DiscordActions
 from channels.discord.alerts import DiscordAlerts
 from channels.discord.gateway import GatewayClient
 from channels.discord.identity import AdminPolicy, DiscordDirectory
 from channels.discord.ingress import DiscordIngress, Routing
-from channels.discord.proactive import GoneTargets
+from channels.discord.proactive import gone_targets
 from channels.discord.profile import SURFACE, DiscordProfile
 from channels.discord.renderer import DiscordRenderer
-from channels.discord.sink import DiscordSink, SinkOptions
+from channels.discord.sink import DiscordSink
 from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
 from core.runtime import Runtime
 from core.settings import DiscordSettings
@@ -73,7 +74,7 @@ class DiscordChannel:
                 self.people.mention,
                 self._logged_in,
                 sink,
-                target_gone=GoneTargets(store),
+                target_gone=gone_targets(store),
             ),
             dispatch,
         )

@@ -9,20 +9,16 @@ Only immutable ids are used, never display names.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
-
+from channels.directory import Tenants, user_name
 from channels.discord.markup import neutralise
 from channels.discord.profile import SURFACE
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
 from core.store.context import ContextStore
 from core.store.records import Principal, Role
-
-log = logging.getLogger(__name__)
 
 
 def tenant_id_for(guild_id: str) -> str:
@@ -58,7 +54,7 @@ class DiscordDirectory:
         self._dm_guild = dm_guild
         self._ttl_s = ttl_s
         self._clock = clock
-        self._tenants: set[str] = set()
+        self._tenants = Tenants(store, SURFACE)
         self._people: dict[tuple[str, str], tuple[float, Principal]] = {}
 
     async def tenant(self, guild_id: str | None) -> str:
@@ -66,17 +62,7 @@ class DiscordDirectory:
         guild = guild_id or self._dm_guild
         if not guild:
             raise InvalidInput("DMs are not set up here: mention me in a server channel instead")
-        tenant_id = tenant_id_for(guild)
-        if tenant_id in self._tenants:
-            return tenant_id
-        if not await self._store.directory.tenant_exists(tenant_id):
-            try:
-                await self._store.directory.create_tenant(f"Discord {guild}", tenant_id=tenant_id)
-                log.info("new Discord tenant", extra={"tenant": tenant_id, "surface": SURFACE})
-            except IntegrityError:  # another event created it first
-                pass
-        self._tenants.add(tenant_id)
-        return tenant_id
+        return await self._tenants.ensure(tenant_id_for(guild), f"Discord {guild}")
 
     async def principal(self, tenant_id: str, discord_user: str, roles: frozenset[str] | None) -> Principal:
         """The product user behind a Discord user id, with the role the admin policy gives them.
@@ -102,7 +88,4 @@ class DiscordDirectory:
         discord_user = await self._store.directory.external_id(tenant_id, SURFACE, user_id)
         if discord_user is not None:
             return f"<@{discord_user}>"
-        try:
-            return neutralise((await self._store.directory.get_user(tenant_id, user_id)).name)
-        except NotFound:
-            return "someone"
+        return neutralise(await user_name(self._store, tenant_id, user_id))

@@ -5,27 +5,23 @@ through; what could ping or impersonate is neutralised with a zero-width space: 
 sent with `allowed_mentions` empty, so even a mention that slipped through notifies nobody.
 
 The result is a list of `Piece`s, code blocks kept apart from prose (with their language), so
-`split` can cut long answers between paragraphs without ever cutting inside a code fence.
-Code is left verbatim: Discord renders no mention inside a code block.
+the shared splitter (`channels.text`) can cut long answers without ever cutting inside a code
+fence or a `<…>` token (a mention, a custom emoji, a timestamp). Code is left verbatim: Discord
+renders no mention inside a code block.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from channels.text import Piece, Splitter, blocks, join, paragraphs
 
 _ZWSP = "\u200b"
 _BROADCAST = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
 _MENTION = re.compile(r"<@([!&]?\d+)>")
 _PLACEHOLDER = re.compile(r"<sb-user:", re.IGNORECASE)
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)\s*([\w+#.-]*)\s*$")
-
-
-@dataclass(frozen=True)
-class Piece:
-    text: str  # prose ready to send, or a code block's body without its fences
-    code: bool = False
-    lang: str = ""  # a code block's language tag ("python"), kept on every part of it
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)\s*(?P<lang>[\w+#.-]*)\s*$")
+_SPLITTER = Splitter(tokens=re.compile(r"<[^<>\s]*>|[^\s<]+|\s+|<"), min_limit=40)
 
 
 def neutralise(text: str) -> str:
@@ -35,44 +31,22 @@ def neutralise(text: str) -> str:
     return _BROADCAST.sub(lambda m: "@" + _ZWSP + m.group(1), text)
 
 
-def fence(body: str, lang: str = "") -> str:
-    return f"```{lang}\n{body}\n```"
-
-
-def fence_cost(lang: str = "") -> int:
-    return len(fence("", lang))
-
-
 def to_pieces(markdown: str) -> list[Piece]:
     """Prose paragraphs and code blocks, in order; prose neutralised, code verbatim."""
     pieces: list[Piece] = []
-    prose: list[str] = []
-    code: list[str] | None = None
-    lang = ""
-    for line in markdown.replace("\r\n", "\n").split("\n"):
-        opener = _FENCE.match(line)
-        if code is not None:
-            if opener and not opener.group(2):
-                pieces.append(Piece("\n".join(code), code=True, lang=lang))
-                code = None
-            else:
-                code.append(line)
-        elif opener:
-            pieces.extend(_paragraphs(prose))
-            prose, code, lang = [], [], opener.group(2)
+    for block in blocks(markdown, _FENCE):
+        if block.code:
+            pieces.append(Piece("\n".join(block.lines), code=True, lang=block.lang))
         else:
-            prose.append(line)
-    if code is not None:  # an unterminated fence still holds code
-        pieces.append(Piece("\n".join(code), code=True, lang=lang))
-    pieces.extend(_paragraphs(prose))
+            pieces.extend(paragraphs([neutralise(line) for line in block.lines]))
     return pieces
 
 
 def to_discord(markdown: str) -> str:
     """A short text (a card's prompt, say) as one Discord message body; no splitting."""
-    return "\n\n".join(fence(p.text, p.lang) if p.code else p.text for p in to_pieces(markdown))
+    return join(to_pieces(markdown))
 
 
-def _paragraphs(lines: list[str]) -> list[Piece]:
-    text = neutralise("\n".join(lines)).strip("\n")
-    return [Piece(p.strip("\n")) for p in re.split(r"\n\s*\n", text) if p.strip()]
+def split_markdown(markdown: str, limit: int) -> list[str]:
+    """The answer as Discord messages of at most `limit` characters each, losing nothing."""
+    return _SPLITTER.pack(to_pieces(markdown), limit)

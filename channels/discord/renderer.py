@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from channels.discord import cards
-from channels.discord.markup import neutralise
+from channels.discord.markup import neutralise, split_markdown
 from channels.discord.profile import (
     DiscordProfile,
     address,
@@ -31,7 +31,6 @@ from channels.discord.profile import (
     is_proactive,
     status_key,
 )
-from channels.discord.split import split_markdown
 from channels.progress import tool_phrase
 from core.events import EventType as E
 from core.outbound import Outbound

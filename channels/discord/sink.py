@@ -3,7 +3,7 @@
 Posts remember their message id (the item's result) so later edits find the message. A post to
 a conversation's thread that does not exist yet opens it from the message it hangs on (a thread
 started from a message has that message's id) and posts again. Status edits go out at most once
-a second and an older edit never overwrites a newer one. Every message is sent with no mentions
+a second and an older edit never overwrites a newer one (`channels.delivery.Pacing`). Every message is sent with no mentions
 allowed.
 
 Nothing is sent twice: a post carries a nonce derived from its outbox item with
@@ -25,22 +25,19 @@ what Discord says can never work (403, 404, a 400 about the message) is `Deliver
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import discord
 from discord.http import HTTPClient, Route
 
+from channels.delivery import Pacing, SinkOptions, with_names
 from channels.discord.profile import SURFACE
 from core.outbox_dispatcher import DeliveryRejected, DeliveryRetry
 from core.store.outbox import OutboxItem, OutboxStore
 
-_USER_REF = re.compile(r"<sb-user:([A-Za-z0-9_\-]+)>")
 _UNKNOWN_CHANNEL = 10003
 _THREAD_EXISTS = 160004
 _NO_MENTIONS: dict[str, Any] = {"parse": []}
@@ -63,14 +60,6 @@ class Refused(DeliveryRejected):
         self.reason = f"{exc.text or exc.status} ({exc.code})"
 
 
-@dataclass(frozen=True)
-class SinkOptions:
-    edit_interval_s: float = 1.0  # edits of one message: about one a second
-    backoff_s: float = 0.5  # the first pause after a failure (or while waiting); doubles per attempt
-    max_wait_s: float = 60.0  # the longest pause while waiting for an earlier message
-    max_backoff_s: float = 300.0  # the longest pause after a failure
-
-
 class DiscordSink:
     surface = SURFACE
 
@@ -87,12 +76,9 @@ class DiscordSink:
         self._http = http
         self._target_gone = target_gone  # told when a post's place is gone (to disable its schedule)
         self._dms: dict[str, str] = {}  # Discord user id -> their DM channel id
-        self._outbox = outbox
         self._mention = mention
         self._logged_in = logged_in
-        self._options = options or SinkOptions()
-        self._clock = clock
-        self._edited: dict[str, tuple[int, float]] = {}  # message key -> (newest seq applied, when)
+        self._pacing = Pacing(outbox, options, clock)  # discord.py itself waits out short 429s
 
     def coalesce_key(self, item: OutboxItem) -> str | None:
         """Edits of one status message, and typing indicators of one run: only the newest counts."""
@@ -105,13 +91,13 @@ class DiscordSink:
 
     async def deliver(self, item: OutboxItem) -> dict[str, Any] | None:
         if not self._logged_in():
-            raise DeliveryRetry(self._wait(item), "not logged in to Discord yet")
+            raise DeliveryRetry(self._pacing.wait(item), "not logged in to Discord yet")
         op = item.payload.get("op")
         if op == "noop":
             return {"skipped": True}
         if op == "typing":
             return await self._typing(item)
-        payload = await self._with_names(item.tenant_id, item.payload)
+        payload = await with_names(item.tenant_id, item.payload, self._mention)
         if op == "post":
             return await self._post(item, payload)
         if op == "edit":
@@ -119,9 +105,7 @@ class DiscordSink:
         raise DeliveryRejected(f"unknown Discord outbox operation {op!r}")
 
     async def _post(self, item: OutboxItem, payload: dict[str, Any]) -> dict[str, Any]:
-        after = payload.get("after")
-        if after and await self._outbox.result(after) is None:
-            raise DeliveryRetry(self._wait(item), f"waiting for {after}")
+        await self._pacing.after_earlier(item, payload)
         body = {
             **payload["message"],
             "allowed_mentions": _NO_MENTIONS,
@@ -187,19 +171,12 @@ class DiscordSink:
 
     async def _edit(self, item: OutboxItem, payload: dict[str, Any]) -> dict[str, Any]:
         ref = str(payload["ref"])
-        posted = await self._outbox.result(ref)
-        if posted is None:
-            raise DeliveryRetry(self._wait(item), f"waiting for {ref} to be posted")
+        posted = await self._pacing.posted(item, ref)
         if posted.get("skipped"):  # a scheduled run's progress message, never posted
             return {"skipped": True}
         seq = payload.get("seq")
-        if seq is not None:
-            newest, when = self._edited.get(ref, (-1, float("-inf")))
-            if int(seq) < newest:
-                return {"superseded": True}
-            pause = when + self._options.edit_interval_s - self._clock()
-            if pause > 0:
-                raise DeliveryRetry(pause, "status edits are throttled")
+        if self._pacing.superseded(ref, seq):
+            return {"superseded": True}
         body: dict[str, Any] = {**payload.get("message", {}), "allowed_mentions": _NO_MENTIONS}
         if payload.get("card"):
             body |= {"embeds": [*posted.get("embeds", []), payload["embed"]], "components": []}
@@ -213,8 +190,7 @@ class DiscordSink:
             await self._call(item, route, body)
         except discord.NotFound as exc:  # deleted by someone: nothing left to edit
             raise DeliveryRejected(f"edit: {exc.text or exc.status}") from exc
-        if seq is not None:
-            self._edited[ref] = (int(seq), self._clock())
+        self._pacing.edited(ref, seq)
         return {"id": posted["id"], "channel": posted["channel"]}
 
     async def _typing(self, item: OutboxItem) -> dict[str, Any]:
@@ -243,31 +219,9 @@ class DiscordSink:
                 raise DeliveryRetry(after, f"{what}: rate limited for {after:.1f} s") from exc
             if exc.status in (400, 403, 413):
                 raise Refused(what, exc) from exc
-            raise DeliveryRetry(
-                self._backoff(item, self._options.max_backoff_s), f"{what}: {exc.status}"
-            ) from exc
+            raise DeliveryRetry(self._pacing.backoff(item), f"{what}: {exc.status}") from exc
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise DeliveryRetry(
-                self._backoff(item, self._options.max_backoff_s), f"{what}: {type(exc).__name__}"
-            ) from exc
-
-    def _wait(self, item: OutboxItem) -> float:
-        return self._backoff(item, self._options.max_wait_s)
-
-    def _backoff(self, item: OutboxItem, cap: float) -> float:
-        return min(cap, self._options.backoff_s * 2 ** min(item.attempts, 16))
-
-    async def _with_names(self, tenant_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Product user placeholders (the renderer cannot look people up) → Discord mentions."""
-        text = json.dumps(payload, ensure_ascii=False)
-        found = set(_USER_REF.findall(text))
-        if not found:
-            return payload
-        names = {user_id: await self._mention(tenant_id, user_id) for user_id in found}
-        # Names are JSON-escaped before they go into the JSON text.
-        replaced = _USER_REF.sub(lambda m: json.dumps(names[m.group(1)], ensure_ascii=False)[1:-1], text)
-        value: dict[str, Any] = json.loads(replaced)
-        return value
+            raise DeliveryRetry(self._pacing.backoff(item), f"{what}: {type(exc).__name__}") from exc
 
 
 def _nonce(item: OutboxItem) -> str:

@@ -6,12 +6,12 @@ only ids, so a click names what it decides and the core checks who may decide it
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from channels.slack.mrkdwn import escape, to_mrkdwn
 from channels.slack.profile import user_ref
+from channels.text import argument_text, clip
 
 APPROVE = "sb_approve"
 DENY = "sb_deny"
@@ -115,14 +115,12 @@ def _arguments(args: Any, arg_chars: int) -> list[Block]:
 
 
 def _value(value: Any, limit: int) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
+    text = clip(argument_text(value), limit)
     return escape(text) if text else "_(empty)_"
 
 
 def _label(option: str) -> str:
-    return option if len(option) <= _BUTTON_CHARS else option[: _BUTTON_CHARS - 1] + "…"
+    return clip(option, _BUTTON_CHARS)
 
 
 def _header(text: str) -> Block:
@@ -130,9 +128,7 @@ def _header(text: str) -> Block:
 
 
 def section(text: str) -> Block:
-    if len(text) > _SECTION_CHARS:
-        text = text[: _SECTION_CHARS - 1] + "…"
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, _SECTION_CHARS)}}
 
 
 def _context(text: str) -> Block:

@@ -14,15 +14,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from channels.delivery import SinkOptions
 from channels.slack.actions import SlackActions
 from channels.slack.alerts import SlackAlerts
 from channels.slack.assistant import AssistantStatus
 from channels.slack.identity import AdminPolicy, SlackDirectory
 from channels.slack.ingress import Routing, SlackIngress
-from channels.slack.proactive import GoneTargets
+from channels.slack.proactive import gone_targets
 from channels.slack.profile import SlackProfile
 from channels.slack.renderer import SlackRenderer
-from channels.slack.sink import SinkOptions, SlackSink
+from channels.slack.sink import SlackSink
 from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
 from core.runtime import Runtime
 from core.settings import SlackSettings
@@ -78,7 +79,7 @@ class SlackChannel:
                 store.outbox,
                 self.people.mention,
                 sink,
-                target_gone=GoneTargets(store),
+                target_gone=gone_targets(store),
                 assistant=AssistantStatus(self.client, enabled=settings.assistant_status),
             ),
             dispatch,

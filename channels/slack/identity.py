@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import IntegrityError
 
+from channels.directory import Tenants, user_name
 from channels.slack.mrkdwn import escape
 from channels.slack.profile import SURFACE
-from core.errors import NotFound
 from core.store.context import ContextStore
 from core.store.records import Principal, Role
 
@@ -54,7 +53,7 @@ class SlackDirectory:
         self._admins = admins
         self._ttl_s = ttl_s
         self._clock = clock
-        self._tenants: set[str] = set()
+        self._tenants = Tenants(store, SURFACE)
         self._people: dict[tuple[str, str], tuple[float, Principal]] = {}
         self._group: tuple[float, frozenset[str]] | None = None
 
@@ -62,16 +61,7 @@ class SlackDirectory:
         self, team_id: str | None, enterprise_id: str | None, is_enterprise_install: bool
     ) -> str:
         tenant_id = tenant_id_for(team_id, enterprise_id, is_enterprise_install)
-        if tenant_id in self._tenants:
-            return tenant_id
-        if not await self._store.directory.tenant_exists(tenant_id):
-            try:
-                await self._store.directory.create_tenant(f"Slack {tenant_id[6:]}", tenant_id=tenant_id)
-                log.info("new Slack tenant", extra={"tenant": tenant_id})
-            except IntegrityError:  # another request created it first
-                pass
-        self._tenants.add(tenant_id)
-        return tenant_id
+        return await self._tenants.ensure(tenant_id, f"Slack {tenant_id[6:]}")
 
     async def principal(self, tenant_id: str, slack_user: str) -> Principal:
         """The product user behind a Slack user id, with the role the admin list gives them."""
@@ -93,10 +83,7 @@ class SlackDirectory:
         slack_user = await self._store.directory.external_id(tenant_id, SURFACE, user_id)
         if slack_user is not None:
             return f"<@{slack_user}>"
-        try:
-            return escape((await self._store.directory.get_user(tenant_id, user_id)).name)
-        except NotFound:
-            return "someone"
+        return escape(await user_name(self._store, tenant_id, user_id))
 
     async def _is_admin(self, slack_user: str) -> bool:
         if slack_user in self._admins.users:

@@ -6,14 +6,16 @@ and `>` from model text is escaped, and a literal `@channel`, `@here` or `@every
 width space so it can never notify a room. Only the links we build from Markdown `[text](url)`
 come out as `<url|text>`.
 
-The result is a list of `Piece`s, code blocks kept apart from prose, so `split` can cut long
-answers between paragraphs without ever cutting inside a code fence.
+The result is a list of `Piece`s, code blocks kept apart from prose, so the shared splitter
+(`channels.text`) can cut long answers without ever cutting inside a code fence, an `&amp;`
+entity or a `<url|text>` link.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from channels.text import Piece, Splitter, blocks, fence, join, paragraphs
 
 _ZWSP = "\u200b"
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
@@ -30,12 +32,9 @@ _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
 _ITALIC = re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
-
-
-@dataclass(frozen=True)
-class Piece:
-    text: str  # mrkdwn, ready to send
-    code: bool = False  # a fenced block: `text` is its escaped body, without the fences
+_SPLITTER = Splitter(
+    tokens=re.compile(r"<[^<>\n]*>|&[a-z]+;|[^\s<&]+|\s+|[<&]"), min_limit=2 * len(fence(""))
+)
 
 
 def escape(text: str) -> str:
@@ -44,40 +43,24 @@ def escape(text: str) -> str:
     return _BROADCAST.sub(lambda m: "@" + _ZWSP + m.group(1), text)
 
 
-def fence(body: str) -> str:
-    return f"```\n{body}\n```"
-
-
 def to_pieces(markdown: str) -> list[Piece]:
     """Prose paragraphs and code blocks, in order, each converted to mrkdwn."""
     pieces: list[Piece] = []
-    prose: list[str] = []
-    code: list[str] | None = None
-    for line in _PRIVATE.sub("", markdown).replace("\r\n", "\n").split("\n"):
-        if code is not None:
-            if _FENCE.match(line) and not line.strip().strip("`~"):
-                pieces.append(Piece(escape("\n".join(code)), code=True))
-                code = None
-            else:
-                code.append(line)
-        elif _FENCE.match(line):
-            pieces.extend(_paragraphs(prose))
-            prose, code = [], []
+    for block in blocks(_PRIVATE.sub("", markdown), _FENCE):
+        if block.code:
+            pieces.append(Piece(escape("\n".join(block.lines)), code=True))
         else:
-            prose.append(_line(line))
-    if code is not None:  # an unterminated fence still holds code
-        pieces.append(Piece(escape("\n".join(code)), code=True))
-    pieces.extend(_paragraphs(prose))
+            pieces.extend(paragraphs([_line(line) for line in block.lines]))
     return pieces
 
 
 def to_mrkdwn(markdown: str) -> str:
-    return "\n\n".join(fence(p.text) if p.code else p.text for p in to_pieces(markdown))
+    return join(to_pieces(markdown))
 
 
-def _paragraphs(lines: list[str]) -> list[Piece]:
-    text = "\n".join(lines).strip("\n")
-    return [Piece(p.strip("\n")) for p in re.split(r"\n\s*\n", text) if p.strip()]
+def split_markdown(markdown: str, limit: int) -> list[str]:
+    """The answer as mrkdwn messages of at most `limit` characters each, losing nothing."""
+    return _SPLITTER.pack(to_pieces(markdown), limit)
 
 
 def _line(line: str) -> str:

@@ -1,47 +1,26 @@
-"""When a scheduled post's channel is gone (deleted, archived, the bot removed): disable the
-schedule and tell its owner in a direct message, instead of failing at every fire."""
+"""When a scheduled post's channel is gone (deleted, archived, the bot removed): the schedule is
+disabled and its owner told in a direct message (`channels.gone_targets`), in these words."""
 
 from __future__ import annotations
 
-import logging
+from typing import Any
 
+from channels.gone_targets import GoneTargets
 from channels.slack.mrkdwn import escape
 from channels.slack.profile import SURFACE
-from core.schedules import disable_for_run
 from core.store.context import ContextStore
 from core.store.outbox import OutboxItem
+from core.store.schedule_records import Schedule
 
-log = logging.getLogger(__name__)
+
+def gone_targets(store: ContextStore) -> GoneTargets:
+    return GoneTargets(store, SURFACE, _owner_notice)
 
 
-class GoneTargets:
-    def __init__(self, store: ContextStore) -> None:
-        self._store = store
-
-    async def __call__(self, item: OutboxItem, error: str) -> None:
-        if item.run_id is None:
-            return
-        schedule = await disable_for_run(
-            self._store, item.tenant_id, item.run_id, f"slack target gone: {error}"
-        )
-        if schedule is None:
-            return
-        log.warning(
-            "schedule disabled: its Slack target is gone",
-            extra={"tenant_id": item.tenant_id, "schedule_id": schedule.id, "surface": SURFACE},
-        )
-        owner = await self._store.directory.external_id(item.tenant_id, SURFACE, schedule.owner_id)
-        if owner is None:  # the owner is not on Slack: the audit entry is all there is
-            return
-        where = f"<#{item.target['channel']}>" if item.target.get("channel") else "its target"
-        text = (
-            f":warning: I paused your schedule *{escape(schedule.name)}* (`{schedule.id}`): "
-            f"I can no longer post in {where} ({error}). Resume it once I can post there again."
-        )
-        await self._store.outbox.put(
-            tenant_id=item.tenant_id,
-            surface=SURFACE,
-            dedupe_key=f"slack:schedule:{schedule.id}:gone:{item.id}",
-            target={"user": owner},
-            payload={"op": "post", "text": text},
-        )
+def _owner_notice(item: OutboxItem, schedule: Schedule, error: str) -> dict[str, Any]:
+    where = f"<#{item.target['channel']}>" if item.target.get("channel") else "its target"
+    text = (
+        f":warning: I paused your schedule *{escape(schedule.name)}* (`{schedule.id}`): "
+        f"I can no longer post in {where} ({error}). Resume it once I can post there again."
+    )
+    return {"op": "post", "text": text}

@@ -19,7 +19,7 @@ from typing import Any
 from channels.progress import tool_phrase
 from channels.slack import blocks
 from channels.slack.assistant import assistant_status
-from channels.slack.mrkdwn import escape
+from channels.slack.mrkdwn import escape, split_markdown
 from channels.slack.profile import (
     SlackProfile,
     address,
@@ -28,7 +28,7 @@ from channels.slack.profile import (
     is_proactive,
     status_key,
 )
-from channels.slack.split import split_markdown
+from channels.text import clip
 from core.events import EventType as E
 from core.outbound import Outbound
 from core.store.records import Run, RunEvent
@@ -196,4 +196,4 @@ class SlackRenderer:
 
 def _fallback(prompt: object) -> str:
     text = str(prompt or "A question")
-    return escape(text if len(text) <= 150 else text[:149] + "…")
+    return escape(clip(text, 150))

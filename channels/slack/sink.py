@@ -2,17 +2,16 @@
 
 Posts remember their `ts` (the item's result) so later updates find the message. An update
 whose message is not posted yet waits; a status message is edited at most once a second and an
-older edit never overwrites a newer one. A 429 pauses that API method for its Retry-After; other
-transient failures back off; only errors about the message itself (a deleted channel, say) give
-up on it. SDK exceptions stop here and become `DeliveryRetry` or `DeliveryRejected`.
+older edit never overwrites a newer one (`channels.delivery.Pacing`). A 429 pauses that API
+method for its Retry-After; other transient failures back off; only errors about the message
+itself (a deleted channel, say) give up on it. SDK exceptions stop here and become
+`DeliveryRetry` or `DeliveryRejected`.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -20,12 +19,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from channels.delivery import Pacing, SinkOptions, with_names
 from channels.slack.assistant import AssistantStatus
 from channels.slack.profile import SURFACE
 from core.outbox_dispatcher import DeliveryRejected, DeliveryRetry
 from core.store.outbox import OutboxItem, OutboxStore
 
-_USER_REF = re.compile(r"<sb-user:([A-Za-z0-9_\-]+)>")
 # Errors about the message or its place: retrying cannot help.
 _PERMANENT = frozenset(
     {
@@ -55,14 +54,6 @@ Mention = Callable[[str, str], Awaitable[str]]  # (tenant id, product user id) -
 TargetGone = Callable[[OutboxItem, str], Awaitable[None]]  # (the item, Slack's error)
 
 
-@dataclass(frozen=True)
-class SinkOptions:
-    update_interval_s: float = 1.0  # chat.update: about one edit per second per message
-    backoff_s: float = 0.5  # the first pause after a failure (or while waiting); doubles per attempt
-    max_wait_s: float = 60.0  # the longest pause while waiting for an earlier message
-    max_backoff_s: float = 300.0  # the longest pause after a failure
-
-
 class SlackSink:
     surface = SURFACE
 
@@ -80,12 +71,8 @@ class SlackSink:
         self._assistant = assistant  # Slack's assistant thread status, beside the status message
         self._target_gone = target_gone  # told when a post's channel is gone (to disable its schedule)
         self._dms: dict[str, str] = {}  # Slack user id -> their DM channel id
-        self._outbox = outbox
         self._mention = mention
-        self._options = options or SinkOptions()
-        self._clock = clock
-        self._paused: dict[str, float] = {}  # API method -> when its rate limit lifts
-        self._edited: dict[str, tuple[int, float]] = {}  # message key -> (newest seq applied, when)
+        self._pacing = Pacing(outbox, options, clock)  # rate limits are per API method
 
     def coalesce_key(self, item: OutboxItem) -> str | None:
         """Edits of one status message: only the newest needs sending."""
@@ -96,7 +83,7 @@ class SlackSink:
         op = item.payload.get("op")
         if op == "noop":
             return {"skipped": True}
-        payload = await self._with_names(item.tenant_id, item.payload)
+        payload = await with_names(item.tenant_id, item.payload, self._mention)
         if op == "post":
             return await self._post(item, payload)
         if op == "update":
@@ -114,9 +101,7 @@ class SlackSink:
         raise DeliveryRejected(f"unknown Slack outbox operation {op!r}")
 
     async def _post(self, item: OutboxItem, payload: dict[str, Any]) -> dict[str, Any]:
-        after = payload.get("after")
-        if after and await self._outbox.result(after) is None:
-            raise DeliveryRetry(self._wait(item), f"waiting for {after}")
+        await self._pacing.after_earlier(item, payload)
         channel = item.target.get("channel") or await self._dm(item, str(item.target["user"]))
         try:
             response = await self._call(
@@ -142,19 +127,12 @@ class SlackSink:
 
     async def _update(self, item: OutboxItem, payload: dict[str, Any]) -> dict[str, Any]:
         ref = str(payload["ref"])
-        posted = await self._outbox.result(ref)
-        if posted is None:
-            raise DeliveryRetry(self._wait(item), f"waiting for {ref} to be posted")
+        posted = await self._pacing.posted(item, ref)
         if posted.get("skipped"):
             return {"skipped": True}
         seq = payload.get("seq")
-        if seq is not None:
-            newest, when = self._edited.get(ref, (-1, float("-inf")))
-            if int(seq) < newest:
-                return {"superseded": True}
-            pause = when + self._options.update_interval_s - self._clock()
-            if pause > 0:
-                raise DeliveryRetry(pause, "status edits are throttled")
+        if self._pacing.superseded(ref, seq):
+            return {"superseded": True}
         new_blocks = payload.get("blocks")
         if payload.get("card"):
             new_blocks = [b for b in posted.get("blocks") or [] if b.get("type") != "actions"] + (
@@ -168,8 +146,7 @@ class SlackSink:
             text=payload["text"],
             blocks=new_blocks,
         )
-        if seq is not None:
-            self._edited[ref] = (int(seq), self._clock())
+        self._pacing.edited(ref, seq)
         await self._show_assistant(str(posted["channel"]), item, payload)
         return {"ts": posted["ts"], "channel": posted["channel"]}
 
@@ -178,25 +155,20 @@ class SlackSink:
             await self._assistant.show(channel, item.target.get("thread_ts"), str(payload["assistant"]))
 
     async def _call(self, item: OutboxItem, method: str, **args: Any) -> AsyncSlackResponse:
-        paused = self._paused.get(method, 0.0) - self._clock()
-        if paused > 0:
-            raise DeliveryRetry(paused, f"{method} is rate limited")
+        self._pacing.check_paused(method, method)
         try:
             return await self._client.api_call(method, json={k: v for k, v in args.items() if v is not None})
         except SlackApiError as exc:
             error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
             if exc.response.status_code == 429 or error == "ratelimited":
                 after = _retry_after(exc.response.headers)
-                self._paused[method] = self._clock() + after
+                self._pacing.pause(method, after)
                 raise DeliveryRetry(after, f"{method}: rate limited for {after:.0f} s") from exc
             if error in _PERMANENT:
                 raise DeliveryRejected(f"{method}: {error}", code=f"slack_{error}") from exc
-            raise DeliveryRetry(
-                self._backoff(item, self._options.max_backoff_s), f"{method}: {error}"
-            ) from exc
+            raise DeliveryRetry(self._pacing.backoff(item), f"{method}: {error}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
-            delay = self._backoff(item, self._options.max_backoff_s)
-            raise DeliveryRetry(delay, f"{method}: {type(exc).__name__}") from exc
+            raise DeliveryRetry(self._pacing.backoff(item), f"{method}: {type(exc).__name__}") from exc
 
     async def _dm(self, item: OutboxItem, user: str) -> str:
         """The direct-message channel with a user (conversations.open is idempotent on Slack's side)."""
@@ -204,20 +176,6 @@ class SlackSink:
             response = await self._call(item, "conversations.open", users=user)
             self._dms[user] = str(response["channel"]["id"])
         return self._dms[user]
-
-    def _wait(self, item: OutboxItem) -> float:
-        return self._backoff(item, self._options.max_wait_s)
-
-    def _backoff(self, item: OutboxItem, cap: float) -> float:
-        return min(cap, self._options.backoff_s * 2 ** min(item.attempts, 16))
-
-    async def _with_names(self, tenant_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Product user placeholders (the renderer cannot look people up) → Slack mentions."""
-        found = set(_USER_REF.findall(_flat(payload)))
-        if not found:
-            return payload
-        names = {user_id: await self._mention(tenant_id, user_id) for user_id in found}
-        return _replace(payload, lambda s: _USER_REF.sub(lambda m: names[m.group(1)], s))
 
 
 def _thread(target: dict[str, Any]) -> dict[str, Any]:
@@ -229,23 +187,3 @@ def _retry_after(headers: Any) -> float:
         return max(1.0, float(headers.get("Retry-After", 1)))
     except (TypeError, ValueError):
         return 1.0
-
-
-def _flat(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return " ".join(_flat(v) for v in value.values())
-    if isinstance(value, list):
-        return " ".join(_flat(v) for v in value)
-    return ""
-
-
-def _replace(value: Any, fix: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return fix(value)
-    if isinstance(value, dict):
-        return {k: _replace(v, fix) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replace(v, fix) for v in value]
-    return value

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from channels.teams import cards
-from channels.teams.markdown import escape, to_pieces
+from channels.teams.markdown import escape, to_teams
 from channels.teams.profile import SURFACE, user_ref
 from core.alerts import notices as alert_notices
 from core.alerts.desk import AlertDesk
@@ -109,8 +109,7 @@ def _execute(action: NoticeAction) -> cards.Element:
 def _markdown(text: str) -> str:
     """Markdown → Teams Markdown, with the core's person placeholders turned into ours (the sink
     writes the person's name in their place)."""
-    parts = (f"```\n{p.text}\n```" if p.code else p.text for p in to_pieces(text))
-    return _ESCAPED_REF.sub(lambda m: user_ref(m.group(1)), "\n\n".join(parts))
+    return _ESCAPED_REF.sub(lambda m: user_ref(m.group(1)), to_teams(text))
 
 
 class TeamsAlerts:

@@ -11,12 +11,12 @@ Everything that came from a model (arguments, prompts, options) is escaped.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from channels.teams.markdown import escape, to_pieces
 from channels.teams.profile import user_ref
+from channels.text import argument_text, clip, fence
 
 APPROVE = "sb_approve"
 DENY = "sb_deny"
@@ -85,10 +85,7 @@ def question_card(payload: dict[str, Any]) -> Card:
     options = [str(o) for o in payload.get("options") or []]
     body = [
         _heading("Question"),
-        *(
-            text(p.text if not p.code else f"```\n{p.text}\n```")
-            for p in to_pieces(str(payload.get("prompt", "")))
-        ),
+        *(text(fence(p.text) if p.code else p.text) for p in to_pieces(str(payload.get("prompt", "")))),
         text(f"Only {user_ref(payload.get('asked_of'))} can answer.", subtle=True),
     ]
     actions = [
@@ -143,14 +140,12 @@ def _arguments(args: Any, arg_chars: int) -> Element:
 
 
 def _value(value: Any, limit: int) -> str:
-    shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    if len(shown) > limit:
-        shown = shown[: limit - 1] + "…"
+    shown = clip(argument_text(value), limit)
     return escape(shown) if shown else "(empty)"
 
 
 def _title(option: str) -> str:
-    return option if len(option) <= _TITLE_CHARS else option[: _TITLE_CHARS - 1] + "…"
+    return clip(option, _TITLE_CHARS)
 
 
 def _heading(value: str) -> Element:

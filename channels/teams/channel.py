@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.delivery import SinkOptions
+from channels.gone_targets import GoneTargets
 from channels.teams.actions import TeamsActions
 from channels.teams.activity import CARD_ACTION, BadActivity, Inbound, parse_activity
 from channels.teams.alerts import TeamsAlerts
@@ -24,10 +26,9 @@ from channels.teams.connector import ConnectorClient, Credentials, TokenSource, 
 from channels.teams.conversations import ConversationStore
 from channels.teams.identity import TeamsDirectory
 from channels.teams.ingress import TeamsIngress
-from channels.teams.proactive import GoneTargets
 from channels.teams.profile import SURFACE, TeamsProfile
 from channels.teams.renderer import TeamsRenderer
-from channels.teams.sink import SinkOptions, TeamsSink
+from channels.teams.sink import TeamsSink
 from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
 from core.runtime import Runtime
 from core.settings import TeamsSettings
@@ -75,7 +76,7 @@ class TeamsChannel:
                 store.outbox,
                 self.people.name,
                 sink,
-                target_gone=GoneTargets(store),
+                target_gone=GoneTargets(store, SURFACE),
             ),
             dispatch,
         )

@@ -5,17 +5,13 @@ kept only to name people on cards)."""
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 
-from sqlalchemy.exc import IntegrityError
-
+from channels.directory import Tenants, user_name
 from channels.teams.profile import SURFACE
-from core.errors import NotFound
 from core.store.context import ContextStore
 from core.store.records import Principal, Role
 
-log = logging.getLogger(__name__)
 _COMPACT = re.compile(r"^[0-9a-z]{1,34}$")
 
 
@@ -32,23 +28,13 @@ class TeamsDirectory:
         self._store = store
         self._admins = frozenset(a.lower() for a in admins)
         self._allowed = frozenset(t.lower() for t in allowed_tenants)
-        self._tenants: set[str] = set()
+        self._tenants = Tenants(store, SURFACE)
 
     def allows(self, aad_tenant_id: str) -> bool:
         return not self._allowed or aad_tenant_id.lower() in self._allowed
 
     async def tenant(self, aad_tenant_id: str) -> str:
-        tenant_id = tenant_id_for(aad_tenant_id)
-        if tenant_id in self._tenants:
-            return tenant_id
-        if not await self._store.directory.tenant_exists(tenant_id):
-            try:
-                await self._store.directory.create_tenant(f"Teams {aad_tenant_id}", tenant_id=tenant_id)
-                log.info("new Teams tenant", extra={"tenant": tenant_id, "surface": SURFACE})
-            except IntegrityError:  # another request created it first
-                pass
-        self._tenants.add(tenant_id)
-        return tenant_id
+        return await self._tenants.ensure(tenant_id_for(aad_tenant_id), f"Teams {aad_tenant_id}")
 
     async def principal(self, tenant_id: str, user_key: str, display_name: str) -> Principal:
         """The product user behind an Azure AD object id, with the role the admin list gives them."""
@@ -62,7 +48,4 @@ class TeamsDirectory:
 
     async def name(self, tenant_id: str, user_id: str) -> str:
         """How a card names a product user: the display name they had when we first saw them."""
-        try:
-            return (await self._store.directory.get_user(tenant_id, user_id)).name
-        except NotFound:
-            return "someone"
+        return await user_name(self._store, tenant_id, user_id)

@@ -8,14 +8,15 @@ link, and every `<` and `>` in prose an entity. A model-written `<at>Name</at>` 
 text (a real mention also needs an entity, which only we could add), and `@channel`, `@team`,
 `@everyone` and `@here` get a zero-width space so they never read as a mention either.
 
-The result is a list of `Piece`s, code blocks kept apart from prose, for the shared splitter.
+The result is a list of `Piece`s, code blocks kept apart from prose, for the shared splitter
+(`channels.text`), which never cuts inside a code fence or an `&lt;` entity.
 """
 
 from __future__ import annotations
 
 import re
 
-from channels.slack.mrkdwn import Piece
+from channels.text import Piece, Splitter, blocks, fence, join, paragraphs
 
 _ZWSP = "\u200b"
 _BROADCAST = re.compile(r"@(channel|team|everyone|here)\b", re.IGNORECASE)
@@ -26,6 +27,9 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _LINK = re.compile(r"(!?)\[([^\]\n]+)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
+_SPLITTER = Splitter(
+    tokens=re.compile(r"<[^<>\n]*>|&[a-z]+;|[^\s<&]+|\s+|[<&]"), min_limit=2 * len(fence(""))
+)
 
 
 def escape(text: str) -> str:
@@ -37,41 +41,44 @@ def escape(text: str) -> str:
 def to_pieces(markdown: str) -> list[Piece]:
     """Prose paragraphs and code blocks (tables included), in order, ready for Teams."""
     pieces: list[Piece] = []
+    for block in blocks(markdown, _FENCE):
+        if block.code:
+            pieces.append(Piece("\n".join(block.lines), code=True))
+        else:
+            pieces.extend(_prose(block.lines))
+    return pieces
+
+
+def _prose(lines: list[str]) -> list[Piece]:
+    """Paragraphs, with each table (a header row, then a rule) as a code block of its own."""
+    pieces: list[Piece] = []
     prose: list[str] = []
-    code: list[str] | None = None
-    lines = markdown.replace("\r\n", "\n").split("\n")
     i = 0
     while i < len(lines):
         line = lines[i]
         i += 1
-        if code is not None:
-            if _FENCE.match(line) and not line.strip().strip("`~"):
-                pieces.append(Piece("\n".join(code), code=True))
-                code = None
-            else:
-                code.append(line)
-        elif _FENCE.match(line):
-            pieces.extend(_paragraphs(prose))
-            prose, code = [], []
-        elif _TABLE_ROW.match(line) and i < len(lines) and _TABLE_RULE.match(lines[i]):
+        if _TABLE_ROW.match(line) and i < len(lines) and _TABLE_RULE.match(lines[i]):
             table = [line]
             while i < len(lines) and (_TABLE_ROW.match(lines[i]) or _TABLE_RULE.match(lines[i])):
                 table.append(lines[i])
                 i += 1
-            pieces.extend(_paragraphs(prose))
+            pieces.extend(paragraphs(prose))
             prose = []
             pieces.append(Piece("\n".join(table), code=True))
         else:
             prose.append(_line(line))
-    if code is not None:  # an unterminated fence still holds code
-        pieces.append(Piece("\n".join(code), code=True))
-    pieces.extend(_paragraphs(prose))
+    pieces.extend(paragraphs(prose))
     return pieces
 
 
-def _paragraphs(lines: list[str]) -> list[Piece]:
-    text = "\n".join(lines).strip("\n")
-    return [Piece(p.strip("\n")) for p in re.split(r"\n\s*\n", text) if p.strip()]
+def to_teams(markdown: str) -> str:
+    """A short text (a card's prompt, say) as one Teams message body; no splitting."""
+    return join(to_pieces(markdown))
+
+
+def split_markdown(markdown: str, limit: int) -> list[str]:
+    """The answer in Teams Markdown as messages of at most `limit` characters, losing nothing."""
+    return _SPLITTER.pack(to_pieces(markdown), limit)
 
 
 def _line(line: str) -> str:

@@ -8,24 +8,19 @@ Two ways in, both through the outbox (so an outage delays the post, never loses 
 
 A schedule's target is `{"surface": "teams", "conversation": <stored conversation key>}`; its runs
 get `proactive_key` session keys, so each fire starts a new post there. When that conversation is
-gone, `GoneTargets` disables the schedule (audited). Its owner is not told on Teams: a bot can
-only message someone in a conversation it stored, and none is kept per person.
+gone, `channels.gone_targets.GoneTargets` disables the schedule (audited). Its owner is not told
+on Teams: a bot can only message someone in a conversation it stored, and none is kept per person.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from channels.teams.conversations import ConversationStore
+from channels.teams.markdown import split_markdown
 from channels.teams.profile import SURFACE, TARGET_KEY_CHARS, TeamsProfile
-from channels.teams.renderer import split_answer
 from core.errors import InvalidInput
-from core.schedules import disable_for_run
-from core.store.context import ContextStore
-from core.store.outbox import OutboxItem, OutboxStore
-
-log = logging.getLogger(__name__)
+from core.store.outbox import OutboxStore
 
 
 async def post_to_conversation(
@@ -39,7 +34,7 @@ async def post_to_conversation(
 ) -> bool:
     """Queue `markdown` for the stored conversation, once per `dedupe_key` (a scheduler's fire
     id, say). False when that key was queued before."""
-    parts = split_answer(markdown, (profile or TeamsProfile()).message_chars)
+    parts = split_markdown(markdown, (profile or TeamsProfile()).message_chars)
     if not parts:
         raise ValueError("nothing to post")
     queued = False
@@ -76,20 +71,3 @@ async def check_target(conversations: ConversationStore, tenant_id: str, target:
             f"no Teams conversation {key!r} is stored for this tenant: the bot can only post where "
             "someone has talked to it"
         )
-
-
-class GoneTargets:
-    def __init__(self, store: ContextStore) -> None:
-        self._store = store
-
-    async def __call__(self, item: OutboxItem, error: str) -> None:
-        if item.run_id is None:
-            return
-        schedule = await disable_for_run(
-            self._store, item.tenant_id, item.run_id, f"teams target gone: {error}"
-        )
-        if schedule is not None:
-            log.warning(
-                "schedule disabled: its Teams conversation is gone",
-                extra={"tenant_id": item.tenant_id, "schedule_id": schedule.id, "surface": SURFACE},
-            )

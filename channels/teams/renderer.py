@@ -20,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from channels.slack.renderer import progress as tool_progress
-from channels.slack.split import pack
+from channels.progress import tool_phrase
 from channels.teams import cards
-from channels.teams.markdown import escape, to_pieces
+from channels.teams.markdown import escape, split_markdown
 from channels.teams.profile import (
     TeamsProfile,
     address,
@@ -41,13 +40,9 @@ WORKING = "⏳ Working on it…"
 
 
 def progress(tool: str) -> str:
-    """ "lookup_order" → "🔍 Looking up order…" (the wording is shared with Slack, not its emoji)."""
-    return "🔍 " + tool_progress(tool).split(" ", 1)[1]
-
-
-def split_answer(markdown: str, limit: int) -> list[str]:
-    """The answer in Teams Markdown as messages of at most `limit` characters, losing nothing."""
-    return pack(to_pieces(markdown), limit)
+    """ "lookup_order" → "🔍 Looking up order…"; unknown verbs get "🔍 Running `tool`…"."""
+    phrase = tool_phrase(tool)
+    return f"🔍 {phrase}…" if phrase else f"🔍 Running `{tool}`…"
 
 
 class TeamsRenderer:
@@ -124,7 +119,7 @@ class TeamsRenderer:
         return [*self._typing(run, e), self._post(run, status_key(run.id), WORKING)]
 
     def _answer(self, run: Run, answer: str) -> list[Outbound]:
-        chunks = split_answer(answer, self.profile.message_chars) or ["(no answer)"]
+        chunks = split_markdown(answer, self.profile.message_chars) or ["(no answer)"]
         out = []
         for i, chunk in enumerate(chunks):
             item = self._post(run, answer_key(run.id, i), chunk)

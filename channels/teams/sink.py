@@ -4,7 +4,7 @@ Every item names a stored conversation; its reference says where to send. Posts 
 new activity's id (the item's result) so later updates find it; a card post also keeps the card,
 so its decided form can be built from it. An update whose activity is not posted yet waits; the
 progress message is edited at most once a second and an older edit never overwrites a newer
-one. A 429 pauses all sends for its Retry-After; other transient failures back off; only
+one (`channels.delivery.Pacing`). A 429 pauses all sends for its Retry-After; other transient failures back off; only
 answers about the message itself (400, 403, 404, 413) give up on it.
 
 A target marked `top_level` (a scheduled run's) starts a new post: in a channel, the message goes
@@ -16,15 +16,14 @@ run is disabled instead of failing at every fire.
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
 
+from channels.delivery import Pacing, SinkOptions, with_names
 from channels.teams import activity, cards
 from channels.teams.connector import ConnectorClient, ConnectorError
 from channels.teams.conversations import Conversation, ConversationStore
@@ -33,22 +32,14 @@ from channels.teams.profile import SURFACE
 from core.outbox_dispatcher import DeliveryRejected, DeliveryRetry
 from core.store.outbox import OutboxItem, OutboxStore
 
-_USER_REF = re.compile(r"<sb-user:([A-Za-z0-9_\-]+)>")
 _PERMANENT = frozenset({400, 403, 404, 410, 413})
 # The bot may not post there any more (403), or the conversation is no more (404).
 _GONE = frozenset({"teams_403", "teams_404"})
 _NOT_STORED = "no stored Teams conversation for this item"
+_ALL = "all sends"  # a 429 from the connector pauses every send
 
 Names = Callable[[str, str], Awaitable[str]]  # (tenant id, product user id) -> display name
 TargetGone = Callable[[OutboxItem, str], Awaitable[None]]  # (the item, what the connector said)
-
-
-@dataclass(frozen=True)
-class SinkOptions:
-    update_interval_s: float = 1.0  # the progress message: about one edit per second
-    backoff_s: float = 0.5  # the first pause after a failure (or while waiting); doubles per attempt
-    max_wait_s: float = 60.0  # the longest pause while waiting for an earlier message
-    max_backoff_s: float = 300.0  # the longest pause after a failure
 
 
 class TeamsSink:
@@ -67,12 +58,8 @@ class TeamsSink:
         self._connector = connector
         self._target_gone = target_gone  # told when a post's conversation is gone (to disable its schedule)
         self._conversations = conversations
-        self._outbox = outbox
         self._names = names
-        self._options = options or SinkOptions()
-        self._clock = clock
-        self._paused_until = 0.0  # a 429 from the connector pauses every send
-        self._edited: dict[str, tuple[int, float]] = {}  # message key -> (newest seq applied, when)
+        self._pacing = Pacing(outbox, options, clock)
 
     def coalesce_key(self, item: OutboxItem) -> str | None:
         """Edits of one progress message: only the newest needs sending."""
@@ -90,7 +77,7 @@ class TeamsSink:
             raise DeliveryRejected(_NOT_STORED)
         if item.target.get("top_level"):
             conversation = _top_level(conversation)
-        payload = await self._with_names(item.tenant_id, item.payload)
+        payload = await with_names(item.tenant_id, item.payload, self._name)
         if op == "typing":
             typing = activity.typing(conversation)
             await self._call(
@@ -107,9 +94,7 @@ class TeamsSink:
     async def _post(
         self, item: OutboxItem, conversation: Conversation, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        after = payload.get("after")
-        if after and await self._outbox.result(after) is None:
-            raise DeliveryRetry(self._wait(item), f"waiting for {after}")
+        await self._pacing.after_earlier(item, payload)
         card = payload.get("card")
         body = (
             activity.card_message(conversation, card, str(payload.get("text", "")))
@@ -136,19 +121,12 @@ class TeamsSink:
         self, item: OutboxItem, conversation: Conversation, payload: dict[str, Any]
     ) -> dict[str, Any]:
         ref = str(payload["ref"])
-        posted = await self._outbox.result(ref)
-        if posted is None:
-            raise DeliveryRetry(self._wait(item), f"waiting for {ref} to be posted")
+        posted = await self._pacing.posted(item, ref)
         if posted.get("skipped"):  # a scheduled run's progress message, never posted
             return {"skipped": True}
         seq = payload.get("seq")
-        if seq is not None:
-            newest, when = self._edited.get(ref, (-1, float("-inf")))
-            if int(seq) < newest:
-                return {"superseded": True}
-            pause = when + self._options.update_interval_s - self._clock()
-            if pause > 0:
-                raise DeliveryRetry(pause, "progress edits are throttled")
+        if self._pacing.superseded(ref, seq):
+            return {"superseded": True}
         if "card" in payload:  # a notice's card (an alert), replaced whole
             body = activity.card_message(conversation, payload["card"], str(payload.get("text", "")))
         elif "outcome" in payload:
@@ -162,48 +140,30 @@ class TeamsSink:
                 conversation.service_url, conversation.conversation_id, posted["id"], body
             ),
         )
-        if seq is not None:
-            self._edited[ref] = (int(seq), self._clock())
+        self._pacing.edited(ref, seq)
         return {"id": posted["id"]}
 
     async def _call(self, item: OutboxItem, call: Callable[[], Awaitable[Any]]) -> Any:
-        paused = self._paused_until - self._clock()
-        if paused > 0:
-            raise DeliveryRetry(paused, "the connector is rate limiting us")
+        self._pacing.check_paused(_ALL, "the connector")
         try:
             return await call()
         except ConnectorError as exc:
             if exc.status == 429:
                 after = max(1.0, exc.retry_after or 1.0)
-                self._paused_until = self._clock() + after
+                self._pacing.pause(_ALL, after)
                 raise DeliveryRetry(after, f"rate limited for {after:.0f} s") from exc
             if exc.status in _PERMANENT:
                 raise DeliveryRejected(str(exc), code=f"teams_{exc.status}") from exc
-            raise DeliveryRetry(self._backoff(item, self._options.max_backoff_s), str(exc)) from exc
+            raise DeliveryRetry(self._pacing.backoff(item), str(exc)) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryRetry(self._backoff(item, self._options.max_backoff_s), type(exc).__name__) from exc
+            raise DeliveryRetry(self._pacing.backoff(item), type(exc).__name__) from exc
 
     async def _gone(self, item: OutboxItem, error: str) -> None:
         if self._target_gone is not None:
             await self._target_gone(item, error)
 
-    def _wait(self, item: OutboxItem) -> float:
-        return self._backoff(item, self._options.max_wait_s)
-
-    def _backoff(self, item: OutboxItem, cap: float) -> float:
-        return min(cap, self._options.backoff_s * 2 ** min(item.attempts, 16))
-
-    async def _with_names(self, tenant_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Product user placeholders (the renderer cannot look people up) → display names."""
-        flat = json.dumps(payload, ensure_ascii=False)
-        found = set(_USER_REF.findall(flat))
-        if not found:
-            return payload
-        names = {
-            u: json.dumps(escape(await self._names(tenant_id, u)), ensure_ascii=False)[1:-1] for u in found
-        }
-        replaced: dict[str, Any] = json.loads(_USER_REF.sub(lambda m: names[m.group(1)], flat))
-        return replaced
+    async def _name(self, tenant_id: str, user_id: str) -> str:
+        return escape(await self._names(tenant_id, user_id))
 
 
 def _top_level(conversation: Conversation) -> Conversation:

@@ -17,7 +17,6 @@ gives each user one DM channel of their own, the same on every call.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import threading
@@ -28,6 +27,8 @@ from types import TracebackType
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.fakes.served import ServedApp
 
 GUILD_ID = "800000000000000001"
 CHANNEL_ID = "800000000000000002"
@@ -101,11 +102,12 @@ class FakeDiscord:
         self.ephemerals: list[tuple[str, str]] = []  # (user id, text) of ephemeral follow-ups
         self._interactions: dict[str, str] = {}  # token -> user id
         self._sockets: list[web.WebSocketResponse] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self.port = 0
         self.identified = 0
+        self._served = ServedApp(self._app(), "fake-discord", before_stop=self.disconnect_all)
+
+    @property
+    def port(self) -> int:
+        return self._served.port
 
     # --- addresses -------------------------------------------------------------------------
     @property
@@ -196,8 +198,7 @@ class FakeDiscord:
 
     def push(self, event: str, data: dict[str, Any]) -> None:
         """Send a dispatch event to every connected gateway session."""
-        assert self._loop is not None
-        asyncio.run_coroutine_threadsafe(self._dispatch(event, data), self._loop).result(5)
+        self._served.run(self._dispatch(event, data))
 
     def new_id(self) -> str:
         with self._lock:
@@ -467,30 +468,13 @@ class FakeDiscord:
 
     # --- lifetime --------------------------------------------------------------------------
     def start(self) -> FakeDiscord:
-        started = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as exc:  # reported to the starting thread
-                errors.append(exc)
-                started.set()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self._shutdown())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-discord", daemon=True)
-        self._thread.start()
-        if not started.wait(10) or errors:
-            raise RuntimeError(f"the fake Discord did not start: {errors}")
+        self._served.start()
         return self
 
-    async def _serve(self) -> None:
+    def stop(self) -> None:
+        self._served.stop()
+
+    def _app(self) -> web.Application:
         app = web.Application()
         api = "/api/v10"
         app.router.add_get(f"{api}/users/@me", self._rest, name="me")
@@ -510,30 +494,13 @@ class FakeDiscord:
         )
         app.router.add_post(f"{api}/webhooks/{{application_id}}/{{token}}", self._rest, name="followup")
         app.router.add_get("/gateway", self._gateway)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
+        return app
 
     async def disconnect_all(self) -> None:
         with self._lock:
             sockets, self._sockets = list(self._sockets), []
         for ws in sockets:
             await ws.close()
-
-    async def _shutdown(self) -> None:
-        await self.disconnect_all()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-        self._loop = self._thread = None
 
     def __enter__(self) -> FakeDiscord:
         return self.start()

@@ -10,7 +10,6 @@ fails on demand: `fail("send", times=3, status=429, retry_after=1)`.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import threading
@@ -23,6 +22,8 @@ from typing import Any
 import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.fakes.served import ServedApp
 
 APP_ID = "00000000-0000-0000-0000-00000000b075"
 APP_PASSWORD = "test-app-password"
@@ -80,15 +81,12 @@ class FakeTeamsConnector:
         self._failures: dict[str, _Failure] = {}
         self._tokens: set[str] = set()
         self._ids = itertools.count(1)
-        self._port: int | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
+        self._served = ServedApp(self._app(), "fake-teams")
 
     # --- addresses ---------------------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
+        return f"http://127.0.0.1:{self._served.port}"
 
     @property
     def service_url(self) -> str:
@@ -237,7 +235,7 @@ class FakeTeamsConnector:
         return None
 
     # --- lifetime ----------------------------------------------------------------------------
-    def start(self) -> FakeTeamsConnector:
+    def _app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/v1/.well-known/openidconfiguration", self._openid)
         app.router.add_get("/v1/.well-known/keys", self._keys)
@@ -245,41 +243,14 @@ class FakeTeamsConnector:
         app.router.add_post("/amer/v3/conversations/{conversation}/activities", self._send)
         app.router.add_post("/amer/v3/conversations/{conversation}/activities/{reply_to}", self._send)
         app.router.add_put("/amer/v3/conversations/{conversation}/activities/{activity}", self._update)
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
+        return app
 
-        async def serve() -> None:
-            self._runner = web.AppRunner(app, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            await site.start()
-            server = site._server
-            assert server is not None and server.sockets
-            self._port = server.sockets[0].getsockname()[1]
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(serve())
-            started.set()
-            loop.run_forever()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=run, name="fake-teams", daemon=True)
-        self._thread.start()
-        if not started.wait(10):
-            raise RuntimeError("the fake Teams connector did not start")
+    def start(self) -> FakeTeamsConnector:
+        self._served.start()
         return self
 
     def stop(self) -> None:
-        loop, thread, runner = self._loop, self._thread, self._runner
-        if loop is None or thread is None:
-            return
-        if runner is not None:
-            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-        self._loop = self._thread = self._runner = None
+        self._served.stop()
 
     def __enter__(self) -> FakeTeamsConnector:
         return self.start()

@@ -13,31 +13,19 @@ from typing import Any
 import pytest
 
 from channels.discord import DiscordChannel, discord_renderer, endpoints
-from channels.discord.sink import SinkOptions
-from core.model.port import Message as ModelMessage
 from core.model.port import ModelClient
-from core.outbox_dispatcher import DispatchOptions
 from core.settings import DiscordSettings
 from core.store.context import ContextStore
+from tests.channels.testbed import FAST_DISPATCH, FAST_SINK, echo, settle
 from tests.core.engine.harness import Engine, engine
 from tests.fakes.discord_api import ADMIN_ROLE, GUILD_ID, FakeDiscord, Person
-from tests.fakes.models import FunctionModel, Reply, Say
+from tests.fakes.models import FunctionModel
 
 TOKEN = "test-discord-token"
 TENANT = f"discord-{GUILD_ID}"
 ALICE = Person("700000000000000001")
 BOB = Person("700000000000000002")
 ADMIN = Person("700000000000000003", roles=[ADMIN_ROLE])  # an admin by role, not by id
-FAST_DISPATCH = DispatchOptions(poll_s=0.02, max_backoff_s=1.0)
-FAST_SINK = SinkOptions(edit_interval_s=0.0, backoff_s=0.02, max_wait_s=0.2, max_backoff_s=0.2)
-
-
-def last_user_text(messages: list[ModelMessage]) -> str:
-    return next((str(m["content"]) for m in reversed(messages) if m["role"] == "user"), "")
-
-
-def echo(messages: list[ModelMessage]) -> Reply:
-    return Say(f"You said: {last_user_text(messages)}")
 
 
 def settings_for(fake: FakeDiscord, **extra: Any) -> DiscordSettings:
@@ -60,13 +48,7 @@ class DiscordTestbed:
 
     async def settle(self, check: Callable[[], bool], timeout: float = 15.0) -> None:
         """Wait until the engine is idle and the stand-in shows what `check` wants."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.engine.queue.idle() and check():
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError("Discord never showed what the test waited for")
-            await asyncio.sleep(0.02)
+        await settle(self.engine, check, "Discord", timeout)
 
 
 async def connected(
@@ -108,12 +90,12 @@ async def discord_service(
                 yield DiscordTestbed(fake, store, eng, channel)
             finally:
                 await channel.stop()
-                await _disconnected(fake)
+                await disconnected(fake)
     finally:
         await store.close()
 
 
-async def _disconnected(fake: FakeDiscord, timeout: float = 5.0) -> None:
+async def disconnected(fake: FakeDiscord, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while fake.connected:
         if time.monotonic() > deadline:

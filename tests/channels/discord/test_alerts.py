@@ -6,13 +6,9 @@ card's thread while the card loses its buttons."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-
-from sqlalchemy import insert
 
 from channels.composition import build_service
 from channels.discord import DiscordChannel, discord_renderer
@@ -22,13 +18,9 @@ from core.notices import Notice
 from core.queue.inprocess import InProcessQueue
 from core.settings import Settings
 from core.store.alerts import AlertStore
-from core.store.audit import AuditQuery
 from core.store.context import ContextStore
-from core.store.schema import demo_metrics
 from scheduler.anomaly.demo import METRIC, ensure_demo_check
-from scheduler.anomaly.handler import AnomalyHandler, Sources
-from scheduler.anomaly.narrator import Narrator
-from scheduler.anomaly.sources import Bounds, SqlMetrics
+from tests.channels.alert_testbed import CLICKED, AlertService, alert_service
 from tests.channels.discord.conftest import (
     ADMIN,
     ALICE,
@@ -38,13 +30,11 @@ from tests.channels.discord.conftest import (
     TENANT,
     DiscordTestbed,
     connected,
+    disconnected,
     settings_for,
 )
-from tests.channels.slack.test_alerts import model_policy
 from tests.core.engine.harness import Engine
 from tests.fakes.discord_api import CHANNEL_ID, FakeDiscord, Message, Person
-from tests.fakes.models import FunctionModel
-from tests.scheduler.anomaly.conftest import BOTS, at, ops_engine
 
 OWNER = Person("700000000000000009")
 STRANGER = Person("700000000000000077")  # writes from another server's tenant (a DM there)
@@ -54,34 +44,18 @@ OTHER_GUILD = "800000000000000555"
 @asynccontextmanager
 async def alert_bed(
     database_url: str, fake: FakeDiscord
-) -> AsyncIterator[tuple[DiscordTestbed, AnomalyHandler]]:
-    store = ContextStore.open(database_url, renderers={"discord": discord_renderer()})
-    model = FunctionModel(model_policy)
-    metrics = SqlMetrics(database_url, {}, Bounds())
-    alerts = AlertStore(store.db, store.clock, {"discord": DiscordNoticeRenderer()})
-    handler = AnomalyHandler(alerts, Sources(metrics), Narrator(model), BOTS)
-    try:
-        async with ops_engine(store, model) as eng:
-            settings = settings_for(fake, dm_guild=OTHER_GUILD)  # DMs belong to another tenant
-            channel = DiscordChannel(settings, eng.runtime, dispatch=FAST_DISPATCH, sink=FAST_SINK)
-            await channel.start()
-            try:
-                await connected(channel, fake)
-                yield DiscordTestbed(fake, store, eng, channel), handler
-            finally:
-                await channel.stop()
-                await _disconnected(fake)
-    finally:
-        metrics.close()
-        await store.close()
-
-
-async def _disconnected(fake: FakeDiscord, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while fake.connected:
-        if time.monotonic() > deadline:
-            raise TimeoutError("the Discord client never disconnected")
-        await asyncio.sleep(0.02)
+) -> AsyncIterator[tuple[DiscordTestbed, AlertService]]:
+    notices = DiscordNoticeRenderer()
+    async with alert_service(database_url, "discord", discord_renderer(), notices) as service:
+        settings = settings_for(fake, dm_guild=OTHER_GUILD)  # DMs belong to another tenant
+        channel = DiscordChannel(settings, service.engine.runtime, dispatch=FAST_DISPATCH, sink=FAST_SINK)
+        await channel.start()
+        try:
+            await connected(channel, fake)
+            yield DiscordTestbed(fake, service.store, service.engine, channel), service
+        finally:
+            await channel.stop()
+            await disconnected(fake)
 
 
 def alert_card(fake: FakeDiscord) -> Message | None:
@@ -108,13 +82,11 @@ async def test_alert_buttons_in_discord(
     database_url: str, store: ContextStore, fake_discord: FakeDiscord
 ) -> None:
     fake = fake_discord
-    async with alert_bed(database_url, fake) as (bed, handler):
+    async with alert_bed(database_url, fake) as (bed, service):
         await bed.store.directory.create_tenant("Discord", tenant_id=TENANT)
         owner = await bed.store.directory.resolve_identity(TENANT, "discord", OWNER.id, display_name="owner")
         target = {"surface": "discord", "channel": CHANNEL_ID}
-        now = bed.store.clock.now()
-        schedule = await ensure_demo_check(bed.store, TENANT, owner.id, bot="ops", target=target, now=now)
-        await handler.fire(schedule, at(now))
+        schedule, now = await service.raise_alert(TENANT, owner.id, target)
 
         await bed.settle(lambda: alert_card(fake) is not None)
         card = card_now(fake)
@@ -154,20 +126,10 @@ async def test_alert_buttons_in_discord(
         await bed.settle(lambda: f"silenced by <@{ADMIN.id}>" in card_now(fake).text())
         assert verbs(card_now(fake)) == []
 
-        entries = await bed.store.audit.query(TENANT, AuditQuery())
-        alert_actions = [(e.action, e.detail.get("action")) for e in entries if e.action.startswith("alert.")]
-        assert alert_actions == [
-            ("alert.opened", None),
-            ("alert.refused", "silence"),
-            ("alert.acknowledged", None),
-            ("alert.investigated", None),
-            ("alert.silenced", None),
-        ]
+        assert await service.clicks(TENANT) == CLICKED
 
         # Recovery: the resolution is posted in the card's thread; the card shows no buttons.
-        rows = [{"tenant_id": TENANT, "name": METRIC, "ts": now + 60 * i, "value": 120.0} for i in (1, 2, 3)]
-        await bed.store.db.run(lambda conn: conn.execute(insert(demo_metrics), rows))
-        await handler.fire(schedule, at(now + 180))
+        await service.recover(TENANT, schedule, now)
         await bed.settle(lambda: any(m.content.startswith("Resolved:") for m in fake.messages(card.id)))
         assert card_now(fake).buttons() == [] and "Resolved" in card_now(fake).text()
         [alert] = await AlertStore(bed.store.db, bed.store.clock, {}).find(TENANT)
@@ -224,4 +186,4 @@ async def test_the_composition_root_shows_alerts_in_discord(
         await bed.settle(lambda: f"acknowledged by <@{ADMIN.id}>" in card_now(fake).text())
     finally:
         await service.stop()
-        await _disconnected(fake)
+        await disconnected(fake)

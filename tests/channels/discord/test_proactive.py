@@ -16,16 +16,14 @@ from typing import Any
 
 import pytest
 
+from channels.discord.markup import split_markdown
 from channels.discord.profile import address, is_proactive, proactive_key
 from channels.discord.renderer import DiscordRenderer
-from channels.discord.split import split_markdown
-from channels.scheduling import THREAD_KEYS, build_scheduler, schedule_book
+from channels.scheduling import THREAD_KEYS, schedule_book
 from core.errors import InvalidInput
 from core.events import EventType
-from core.lifecycle import RunStatus
 from core.model.port import Message as ModelMessage
 from core.schedules import Draft
-from core.settings import SchedulerSettings
 from core.store.context import ContextStore
 from core.store.records import Principal, Run, RunEvent
 from core.store.schedule_records import Schedule
@@ -39,9 +37,9 @@ from tests.channels.discord.conftest import (
     settings_for,
 )
 from tests.channels.discord.test_renderer import RUN
+from tests.channels.testbed import fire, schedule_digest
 from tests.fakes.discord_api import CHANNEL_ID, GUILD_ID, FakeDiscord
 from tests.fakes.models import FunctionModel, Reply, Say
-from tests.scheduler.test_service import make_due
 
 DIGEST = "**Ops digest**\n\n" + "\n".join(f"- Run {i}: completed; @everyone saw it" for i in range(80))
 GONE_CHANNEL = "800000000000000999"
@@ -101,27 +99,11 @@ class Scheduled:
         return self.bed.store
 
     async def schedule(self, target: dict[str, Any]) -> Schedule:
-        return await schedule_book(self.bed.engine.runtime).create(
-            self.owner,
-            Draft(
-                bot="support",
-                prompt="Post the ops digest",
-                cron="* * * * *",
-                target={"surface": "discord", **target},
-                name="ops digest",
-            ),
-        )
+        return await schedule_digest(self.bed.engine.runtime, self.owner, {"surface": "discord", **target})
 
     async def fire(self, schedule: Schedule) -> Run:
         """Fire now, as the scheduler does, and wait for the digest run to finish."""
-        runtime = self.bed.engine.runtime
-        await make_due(self.store, schedule)
-        assert await build_scheduler(SchedulerSettings(jitter_s=0.0), runtime).tick() == 1
-        [fire] = await self.store.schedules.fires(TENANT, schedule.id)
-        assert fire.run_id is not None
-        run = await runtime.wait(self.owner, fire.run_id, 20)
-        assert run.status is RunStatus.COMPLETED, run.error_message
-        return run
+        return await fire(self.bed.engine.runtime, self.owner, schedule)
 
     async def deliver(self, check: Any) -> None:
         await self.bed.channel.dispatcher.start()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.discord.markup import neutralise, to_pieces
-from channels.discord.split import split_markdown
+from channels.discord.markup import neutralise, split_markdown, to_pieces
 
 
 def test_short_text_is_one_message() -> None:

@@ -3,7 +3,6 @@ Web API, and receiving requests signed the way Slack signs them."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import time
@@ -19,29 +18,18 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from channels.slack import SlackChannel, slack_renderer
-from channels.slack.sink import SinkOptions
-from core.model.port import Message, ModelClient
-from core.outbox_dispatcher import DispatchOptions
+from core.model.port import ModelClient
 from core.settings import SlackSettings
 from core.store.context import ContextStore
+from tests.channels.testbed import FAST_DISPATCH, FAST_SINK, echo, settle
 from tests.core.engine.harness import Engine, engine
-from tests.fakes.models import FunctionModel, Reply, Say
+from tests.fakes.models import FunctionModel
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, FakeSlackApi, sign
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
 ADMIN = "UADMIN"
-FAST_DISPATCH = DispatchOptions(poll_s=0.02, max_backoff_s=1.0)
-FAST_SINK = SinkOptions(update_interval_s=0.0, backoff_s=0.02, max_wait_s=0.2, max_backoff_s=0.2)
 _event_ids = itertools.count(1)
-
-
-def last_user_text(messages: list[Message]) -> str:
-    return next((str(m["content"]) for m in reversed(messages) if m["role"] == "user"), "")
-
-
-def echo(messages: list[Message]) -> Reply:
-    return Say(f"You said: {last_user_text(messages)}")
 
 
 def settings_for(api: FakeSlackApi, **extra: Any) -> SlackSettings:
@@ -161,13 +149,7 @@ class SlackTestbed:
 
     async def settle(self, check: Callable[[], bool], timeout: float = 15.0) -> None:
         """Wait until the engine is idle and the Slack stand-in shows what `check` wants."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.engine.queue.idle() and check():
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError("Slack never showed what the test waited for")
-            await asyncio.sleep(0.02)
+        await settle(self.engine, check, "Slack", timeout)
 
 
 def mention(

@@ -10,62 +10,40 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import insert
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from channels.slack import SlackChannel, slack_renderer
 from channels.slack.alerts import SlackNoticeRenderer
 from core.alerts.lifecycle import AlertStatus
-from core.model.port import Message
 from core.store.alerts import AlertStore
-from core.store.audit import AuditQuery
 from core.store.context import ContextStore
-from core.store.schema import demo_metrics
-from scheduler.anomaly.demo import METRIC, ensure_demo_check
-from scheduler.anomaly.handler import AnomalyHandler, Sources
-from scheduler.anomaly.narrator import Narrator
-from scheduler.anomaly.sources import Bounds, SqlMetrics
+from scheduler.anomaly.demo import METRIC
+from tests.channels.alert_testbed import CLICKED, AlertService, alert_service
 from tests.channels.slack.conftest import FAST_DISPATCH, FAST_SINK, SlackTestbed, settings_for
 from tests.channels.slack.test_buttons import buttons, card_text, ephemerals, where
-from tests.fakes.models import FunctionModel, Say
 from tests.fakes.slack_api import TEAM_ID, FakeSlackApi
-from tests.scheduler.anomaly.conftest import BOTS, at, ops_engine
 
 TENANT = f"slack-{TEAM_ID}"
 CHANNEL = "C100"
 
 
-def model_policy(messages: list[Message]) -> Say:
-    system = str(messages[0].get("content", "")) if messages else ""
-    return Say("Checkout latency spiked." if "narrate anomaly alerts" in system else "Looking into it.")
-
-
 @asynccontextmanager
-async def alert_bed(
-    database_url: str, api: FakeSlackApi
-) -> AsyncIterator[tuple[SlackTestbed, AnomalyHandler]]:
+async def alert_bed(database_url: str, api: FakeSlackApi) -> AsyncIterator[tuple[SlackTestbed, AlertService]]:
     settings = settings_for(api)
-    store = ContextStore.open(database_url, renderers={"slack": slack_renderer(settings)})
-    model = FunctionModel(model_policy)
-    metrics = SqlMetrics(database_url, {}, Bounds())
-    alerts = AlertStore(store.db, store.clock, {"slack": SlackNoticeRenderer()})
-    handler = AnomalyHandler(alerts, Sources(metrics), Narrator(model), BOTS)
-    try:
-        async with ops_engine(store, model) as eng:
-            channel = SlackChannel(settings, eng.runtime, dispatch=FAST_DISPATCH, sink=FAST_SINK)
-            await channel.start()
-            app = Starlette(routes=[Mount("/slack", app=channel.asgi())])
-            try:
-                async with httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app), base_url="http://slack.test"
-                ) as http:
-                    yield SlackTestbed(api, store, eng, channel, http), handler
-            finally:
-                await channel.stop()
-    finally:
-        metrics.close()
-        await store.close()
+    async with alert_service(
+        database_url, "slack", slack_renderer(settings), SlackNoticeRenderer()
+    ) as service:
+        channel = SlackChannel(settings, service.engine.runtime, dispatch=FAST_DISPATCH, sink=FAST_SINK)
+        await channel.start()
+        app = Starlette(routes=[Mount("/slack", app=channel.asgi())])
+        try:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://slack.test"
+            ) as http:
+                yield SlackTestbed(api, service.store, service.engine, channel, http), service
+        finally:
+            await channel.stop()
 
 
 def alert_card(api: FakeSlackApi) -> Any:
@@ -85,13 +63,11 @@ async def click(bed: SlackTestbed, user: str, verb: str, message: Any, team: str
 async def test_alert_buttons_in_slack(
     database_url: str, store: ContextStore, slack_api: FakeSlackApi
 ) -> None:
-    async with alert_bed(database_url, slack_api) as (bed, handler):
+    async with alert_bed(database_url, slack_api) as (bed, service):
         await bed.store.directory.create_tenant("Slack", tenant_id=TENANT)
         owner = await bed.store.directory.resolve_identity(TENANT, "slack", "UOWNER", display_name="owner")
         target = {"surface": "slack", "channel": CHANNEL}
-        now = bed.store.clock.now()
-        schedule = await ensure_demo_check(bed.store, TENANT, owner.id, bot="ops", target=target, now=now)
-        await handler.fire(schedule, at(now))
+        schedule, now = await service.raise_alert(TENANT, owner.id, target)
 
         await bed.settle(lambda: alert_card(slack_api) is not None)
         card = alert_card(slack_api)
@@ -132,20 +108,10 @@ async def test_alert_buttons_in_slack(
         await click(bed, "UADMIN", "silence", alert_card(slack_api))  # an admin may
         await bed.settle(lambda: "silenced by <@UADMIN>" in str(alert_card(slack_api).blocks))
 
-        entries = await bed.store.audit.query(TENANT, AuditQuery())
-        alert_actions = [(e.action, e.detail.get("action")) for e in entries if e.action.startswith("alert.")]
-        assert alert_actions == [
-            ("alert.opened", None),
-            ("alert.refused", "silence"),
-            ("alert.acknowledged", None),
-            ("alert.investigated", None),
-            ("alert.silenced", None),
-        ]
+        assert await service.clicks(TENANT) == CLICKED
 
         # Recovery: the resolution is posted in the card's thread; the card loses its buttons.
-        rows = [{"tenant_id": TENANT, "name": METRIC, "ts": now + 60 * i, "value": 120.0} for i in (1, 2, 3)]
-        await bed.store.db.run(lambda conn: conn.execute(insert(demo_metrics), rows))
-        await handler.fire(schedule, at(now + 180))
+        await service.recover(TENANT, schedule, now)
         await bed.settle(
             lambda: any(m.text.startswith("Resolved:") for m in slack_api.thread(CHANNEL, card.ts))
         )

@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from channels.slack.mrkdwn import escape, to_mrkdwn
-from channels.slack.split import split_markdown
+from channels.slack.mrkdwn import escape, split_markdown, to_mrkdwn
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 
-from channels.slack.sink import SinkOptions, SlackSink
+from channels.delivery import SinkOptions
+from channels.slack.sink import SlackSink
 from core.model.port import Message
 from core.outbox_dispatcher import DeliveryRetry
 from core.store.context import ContextStore
 from core.store.outbox import OutboxItem
 from core.store.records import Role
-from tests.channels.slack.conftest import last_user_text, mention, settings_for, slack_service
+from tests.channels.slack.conftest import mention, settings_for, slack_service
+from tests.channels.testbed import last_user_text
 from tests.conftest import TenantFixture
 from tests.fakes.models import Call, FunctionModel, Reply, Say
 from tests.fakes.slack_api import TEAM_ID, FakeSlackApi
@@ -97,7 +99,7 @@ async def test_status_edits_are_throttled_and_never_go_backwards(
     async def anyone(tenant_id: str, user_id: str) -> str:
         return user_id
 
-    sink = SlackSink(client, store.outbox, anyone, SinkOptions(update_interval_s=1.0), clock=clock)
+    sink = SlackSink(client, store.outbox, anyone, SinkOptions(edit_interval_s=1.0), clock=clock)
 
     def edit(seq: int) -> OutboxItem:
         payload = {"op": "update", "ref": "slack:r:status", "text": f"edit {seq}", "seq": seq}

@@ -9,33 +9,11 @@ from typing import Any
 from channels.slack.blocks import APPROVE, DENY
 from channels.slack.profile import SlackProfile
 from channels.slack.renderer import SlackRenderer, progress
-from core.lifecycle import RunStatus
 from core.outbound import Outbound
 from core.store.records import Run, RunEvent
+from tests.channels.testbed import a_run
 
-RUN = Run(
-    id="run_1",
-    tenant_id="slack-T1",
-    session_id="ses_1",
-    user_id="usr_alice",
-    message_id="msg_1",
-    bot="support",
-    surface="slack",
-    thread_key="C100:1700000000.000100",
-    status=RunStatus.RUNNING,
-    step=1,
-    event_seq=1,
-    fence=0,
-    attempts=0,
-    prompt_tokens=0,
-    completion_tokens=0,
-    cost_usd=0.0,
-    answer=None,
-    error_code=None,
-    error_message=None,
-    created_at=0.0,
-    updated_at=0.0,
-)
+RUN = a_run(tenant_id="slack-T1", surface="slack", thread_key="C100:1700000000.000100")
 THREAD = {"channel": "C100", "thread_ts": "1700000000.000100"}
 APPROVAL = {
     "approval_id": "apr_1",

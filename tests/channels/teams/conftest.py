@@ -3,9 +3,7 @@ signed by a local stand-in of the Bot Framework, and sending through its connect
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,13 +16,12 @@ from starlette.applications import Starlette
 
 from channels.teams import TeamsChannel, teams_renderer
 from channels.teams.identity import tenant_id_for
-from channels.teams.sink import SinkOptions
-from core.model.port import Message, ModelClient
-from core.outbox_dispatcher import DispatchOptions
+from core.model.port import ModelClient
 from core.settings import TeamsSettings
 from core.store.context import ContextStore
+from tests.channels.testbed import FAST_DISPATCH, FAST_SINK, echo, settle
 from tests.core.engine.harness import Engine, engine
-from tests.fakes.models import FunctionModel, Reply, Say
+from tests.fakes.models import FunctionModel
 from tests.fakes.teams_connector import APP_ID, APP_PASSWORD, FakeTeamsConnector
 
 AAD_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -36,17 +33,7 @@ ADMIN = {"id": "29:ada", "name": "Ada Admin", "aadObjectId": "ad000000-0000-0000
 CHANNEL = "19:general0123456789@thread.tacv2"
 PERSONAL = "a:1personal-chat-with-alice"
 GROUP = "19:groupchat0123@thread.v2"
-FAST_DISPATCH = DispatchOptions(poll_s=0.02, max_backoff_s=1.0)
-FAST_SINK = SinkOptions(update_interval_s=0.0, backoff_s=0.02, max_wait_s=0.2, max_backoff_s=0.2)
 _ids = itertools.count(1)
-
-
-def last_user_text(messages: list[Message]) -> str:
-    return next((str(m["content"]) for m in reversed(messages) if m["role"] == "user"), "")
-
-
-def echo(messages: list[Message]) -> Reply:
-    return Say(f"You said: {last_user_text(messages)}")
 
 
 def settings_for(connector: FakeTeamsConnector, **extra: Any) -> TeamsSettings:
@@ -139,13 +126,7 @@ class TeamsTestbed:
 
     async def settle(self, check: Callable[[], bool], timeout: float = 15.0) -> None:
         """Wait until the engine is idle and the connector shows what `check` wants."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.engine.queue.idle() and check():
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError("Teams never showed what the test waited for")
-            await asyncio.sleep(0.02)
+        await settle(self.engine, check, "Teams", timeout)
 
 
 @pytest.fixture

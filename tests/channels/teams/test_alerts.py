@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert
 from starlette.applications import Starlette
 
 from channels.composition import build_service
@@ -26,14 +25,9 @@ from core.notices import Notice
 from core.queue.inprocess import InProcessQueue
 from core.settings import Settings
 from core.store.alerts import AlertStore
-from core.store.audit import AuditQuery
 from core.store.context import ContextStore
-from core.store.schema import demo_metrics
 from scheduler.anomaly.demo import METRIC, ensure_demo_check
-from scheduler.anomaly.handler import AnomalyHandler, Sources
-from scheduler.anomaly.narrator import Narrator
-from scheduler.anomaly.sources import Bounds, SqlMetrics
-from tests.channels.slack.test_alerts import model_policy
+from tests.channels.alert_testbed import CLICKED, AlertService, alert_service
 from tests.channels.teams.conftest import (
     ADMIN,
     ALICE,
@@ -48,9 +42,7 @@ from tests.channels.teams.conftest import (
     settings_for,
 )
 from tests.core.engine.harness import Engine
-from tests.fakes.models import FunctionModel
 from tests.fakes.teams_connector import FakeTeamsConnector, Posted
-from tests.scheduler.anomaly.conftest import BOTS, at, ops_engine
 
 ROOT = "1800077000001"
 THREAD = f"{CHANNEL};messageid={ROOT}"  # a channel thread, stored when someone wrote in it
@@ -63,26 +55,19 @@ MESSAGE = "application/vnd.microsoft.activity.message"
 @asynccontextmanager
 async def alert_bed(
     database_url: str, connector: FakeTeamsConnector
-) -> AsyncIterator[tuple[TeamsTestbed, AnomalyHandler]]:
+) -> AsyncIterator[tuple[TeamsTestbed, AlertService]]:
     settings = settings_for(connector)
-    store = ContextStore.open(database_url, renderers={"teams": teams_renderer(settings)})
-    model = FunctionModel(model_policy)
-    metrics = SqlMetrics(database_url, {}, Bounds())
-    alerts = AlertStore(store.db, store.clock, {"teams": TeamsNoticeRenderer()})
-    handler = AnomalyHandler(alerts, Sources(metrics), Narrator(model), BOTS)
-    try:
-        async with ops_engine(store, model) as eng:
-            channel = TeamsChannel(settings, eng.runtime, dispatch=FAST_DISPATCH, sink=FAST_SINK)
-            await channel.start()
-            transport = httpx.ASGITransport(app=Starlette(routes=channel.routes()))
-            try:
-                async with httpx.AsyncClient(transport=transport, base_url="http://bot.test") as http:
-                    yield TeamsTestbed(connector, store, eng, channel, http), handler
-            finally:
-                await channel.stop()
-    finally:
-        metrics.close()
-        await store.close()
+    async with alert_service(
+        database_url, "teams", teams_renderer(settings), TeamsNoticeRenderer()
+    ) as service:
+        channel = TeamsChannel(settings, service.engine.runtime, dispatch=FAST_DISPATCH, sink=FAST_SINK)
+        await channel.start()
+        transport = httpx.ASGITransport(app=Starlette(routes=channel.routes()))
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://bot.test") as http:
+                yield TeamsTestbed(connector, service.store, service.engine, channel, http), service
+        finally:
+            await channel.stop()
 
 
 def actions(m: Posted) -> list[dict[str, Any]]:
@@ -121,15 +106,13 @@ async def test_alert_buttons_in_teams(
     database_url: str, store: ContextStore, connector: FakeTeamsConnector
 ) -> None:
     fake = connector
-    async with alert_bed(database_url, fake) as (bed, handler):
+    async with alert_bed(database_url, fake) as (bed, service):
         # Someone wrote in the thread (not to the bot): the conversation is stored, nothing answered.
         said = await bed.post(activity(fake, "checkout feels slow", activity_id=ROOT, mention=False))
         assert said.status_code == 200
         owner = await bed.store.directory.resolve_identity(TENANT, "teams", OWNER, display_name="Owen Owner")
         target = {"surface": "teams", "conversation": THREAD}
-        now = bed.store.clock.now()
-        schedule = await ensure_demo_check(bed.store, TENANT, owner.id, bot="ops", target=target, now=now)
-        await handler.fire(schedule, at(now))
+        schedule, now = await service.raise_alert(TENANT, owner.id, target)
 
         await bed.settle(lambda: alert_card(fake) is not None)
         card = card_now(fake)
@@ -165,20 +148,10 @@ async def test_alert_buttons_in_teams(
         await bed.settle(lambda: "silenced by Ada Admin" in str(card_now(fake).card))
         assert verbs(card_now(fake)) == []
 
-        entries = await bed.store.audit.query(TENANT, AuditQuery())
-        alert_actions = [(e.action, e.detail.get("action")) for e in entries if e.action.startswith("alert.")]
-        assert alert_actions == [
-            ("alert.opened", None),
-            ("alert.refused", "silence"),
-            ("alert.acknowledged", None),
-            ("alert.investigated", None),
-            ("alert.silenced", None),
-        ]
+        assert await service.clicks(TENANT) == CLICKED
 
         # Recovery: the resolution is a reply in the same thread; the card shows no buttons.
-        rows = [{"tenant_id": TENANT, "name": METRIC, "ts": now + 60 * i, "value": 120.0} for i in (1, 2, 3)]
-        await bed.store.db.run(lambda conn: conn.execute(insert(demo_metrics), rows))
-        await handler.fire(schedule, at(now + 180))
+        await service.recover(TENANT, schedule, now)
         await bed.settle(lambda: any(m.text.startswith("Resolved:") for m in fake.conversation(THREAD)))
         resolved = next(m for m in fake.conversation(THREAD) if m.text.startswith("Resolved:"))
         assert resolved.reply_to == ROOT

@@ -17,15 +17,12 @@ from typing import Any
 
 import pytest
 
-from channels.scheduling import THREAD_KEYS, build_scheduler, schedule_book
+from channels.scheduling import THREAD_KEYS
 from channels.teams.profile import address, is_proactive, proactive_key
 from channels.teams.renderer import TeamsRenderer
 from core.errors import InvalidInput
 from core.events import EventType
-from core.lifecycle import RunStatus
 from core.model.port import Message
-from core.schedules import Draft
-from core.settings import SchedulerSettings
 from core.store.context import ContextStore
 from core.store.records import Principal, Run, RunEvent
 from core.store.schedule_records import Schedule
@@ -42,9 +39,10 @@ from tests.channels.teams.conftest import (
     teams_service,
 )
 from tests.channels.teams.test_renderer import _run
+from tests.channels.testbed import fire, schedule_digest
 from tests.fakes.models import FunctionModel, Reply, Say
 from tests.fakes.teams_connector import FakeTeamsConnector
-from tests.scheduler.test_service import make_due, poll
+from tests.scheduler.test_service import poll
 
 DIGEST = "**Ops digest**\n\n- Runs: 3 (completed 3)\n- Failures: none"
 
@@ -89,27 +87,11 @@ class Scheduled:
         return f"{CHANNEL};messageid={body['id']}" if kind == "channel" else PERSONAL
 
     async def schedule(self, target: dict[str, Any], surface: str = "teams") -> Schedule:
-        return await schedule_book(self.bed.engine.runtime).create(
-            self.owner,
-            Draft(
-                bot="support",
-                prompt="Post the ops digest",
-                cron="* * * * *",
-                target={"surface": surface, **target},
-                name="ops digest",
-            ),
-        )
+        return await schedule_digest(self.bed.engine.runtime, self.owner, {"surface": surface, **target})
 
     async def fire(self, schedule: Schedule) -> Run:
         """Fire, as the scheduler does when it is due, and wait for the digest run to finish."""
-        runtime = self.bed.engine.runtime
-        await make_due(self.store, schedule)
-        assert await build_scheduler(SchedulerSettings(jitter_s=0.0), runtime).tick() == 1
-        [fire] = await self.store.schedules.fires(TENANT, schedule.id)
-        assert fire.run_id is not None
-        run = await runtime.wait(self.owner, fire.run_id, 20)
-        assert run.status is RunStatus.COMPLETED, run.error_message
-        return run
+        return await fire(self.bed.engine.runtime, self.owner, schedule)
 
     async def deliver(self, check: Any) -> None:
         await self.bed.channel.dispatcher.start()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from channels.teams.markdown import to_pieces
+from channels.teams.markdown import split_markdown, to_pieces
 from channels.teams.profile import conversation_key
-from channels.teams.renderer import TeamsRenderer, progress, split_answer
+from channels.teams.renderer import TeamsRenderer, progress
 from core.events import EventType
-from core.lifecycle import RunStatus
 from core.store.records import Run, RunEvent
+from tests.channels.testbed import a_run
 
 
 def teams_text(markdown: str) -> list[str]:
@@ -37,7 +37,7 @@ def test_mentions_and_markup_the_model_writes_are_neutralised() -> None:
 def test_splitting_loses_nothing_and_keeps_code_blocks_whole() -> None:
     code = "\n".join(f"line {i}" for i in range(30))
     md = "intro " * 100 + f"\n\n```\n{code}\n```\n\n" + "outro " * 100
-    parts = split_answer(md, 400)
+    parts = split_markdown(md, 400)
     assert all(len(p) <= 400 for p in parts)
     assert " ".join(parts).split() == ("intro " * 100 + f"```\n{code}\n```" + " outro" * 100).split()
     assert [p for p in parts if "line 0" in p][0].count("```") == 2
@@ -56,29 +56,7 @@ def test_conversation_keys_name_a_thread_and_stay_short() -> None:
 
 
 def _run() -> Run:
-    return Run(
-        id="run_1",
-        tenant_id="teams-t",
-        session_id="ses_1",
-        user_id="usr_1",
-        message_id="msg_1",
-        bot="support",
-        surface="teams",
-        thread_key="a:personal",
-        status=RunStatus.RUNNING,
-        step=0,
-        event_seq=2,
-        fence=0,
-        attempts=0,
-        prompt_tokens=0,
-        completion_tokens=0,
-        cost_usd=0.0,
-        answer="hi",
-        error_code=None,
-        error_message=None,
-        created_at=0.0,
-        updated_at=0.0,
-    )
+    return a_run("teams-t", "teams", "a:personal", user_id="usr_1", step=0, event_seq=2, answer="hi")
 
 
 def test_a_run_renders_typing_progress_answer_and_done() -> None:
