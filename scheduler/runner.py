@@ -17,7 +17,6 @@ Only the newest missed fire counts: a day of downtime does not produce a day of 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import math
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.errors import InvalidInput, NotFound
+from core.periodic import Periodic
 from core.store.context import ContextStore
 from core.store.schedule_records import Misfire, Schedule, ScheduleFire
 from scheduler.ports import FireDeferred, FireHandler
@@ -72,7 +72,7 @@ class Scheduler:
         self._handlers = dict(handlers)
         self._options = options or SchedulerOptions()
         self.name = name
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic(f"scheduler:{self.name}", self._options.tick_s, self.tick, log)
 
     async def tick(self) -> int:
         """One pass: take over lapsed fires, then claim and run due ones. Returns fires run."""
@@ -171,23 +171,10 @@ class Scheduler:
     # -- the loop ----------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name=f"scheduler:{self.name}")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception:  # a store outage: log and try again next tick
-                log.exception("scheduler tick failed")
-            await asyncio.sleep(self._options.tick_s)
+        await self._periodic.stop()
 
 
 async def _bounded(slots: asyncio.Semaphore, work: Awaitable[int]) -> int:

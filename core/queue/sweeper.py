@@ -4,12 +4,10 @@ approvals and questions nobody answered in time."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from core.clock import Clock
-from core.errors import StoreUnavailable
+from core.periodic import Periodic
 from core.queue.port import TaskQueue
 from core.store.decisions import DecisionStore
 from core.store.runs import RunStore
@@ -30,8 +28,7 @@ class Sweeper:
         self._decisions = decisions
         self._queue = queue
         self._clock = clock
-        self._interval = interval_s
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("sweeper", interval_s, self.sweep, log)
 
     async def sweep(self) -> int:
         for run in await self._decisions.expire_due():  # expired approvals and questions resume their runs
@@ -42,19 +39,7 @@ class Sweeper:
         return len(due)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="sweeper")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except StoreUnavailable as exc:
-                log.warning("sweep skipped: %s", exc.message)
-            await asyncio.sleep(self._interval)
+        await self._periodic.stop()

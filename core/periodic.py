@@ -1,0 +1,44 @@
+"""A coroutine run again and again on the event loop until stopped: the sweeper's sweep, the
+scheduler's tick. A failed round is logged and the next one comes as usual: one bad round (a
+store outage, an unexpected error) must never end recovery or firing for the process's life."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from core.errors import StoreUnavailable
+
+
+class Periodic:
+    def __init__(
+        self, name: str, interval_s: float, work: Callable[[], Awaitable[object]], log: logging.Logger
+    ) -> None:
+        self._name = name
+        self._interval_s = interval_s
+        self._work = work
+        self._log = log
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name=self._name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self._work()
+            except StoreUnavailable as exc:  # expected now and then: one line, no traceback
+                self._log.warning("%s skipped a round: %s", self._name, exc.message)
+            except Exception:
+                self._log.exception("%s failed a round", self._name)
+            await asyncio.sleep(self._interval_s)
