@@ -195,7 +195,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--topology", choices=["one", "split", "ingress"], default="one")
-    parser.add_argument("--worker-nice", type=int, default=10, help="split: the worker process's niceness")
+    parser.add_argument("--worker-nice", type=int, default=0, help="split: extra niceness for the worker")
+    parser.add_argument("--worker-steps", type=int, default=8, help="split: steps the worker runs at once")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         log = Path(tmp) / "processes.log"
@@ -215,8 +216,8 @@ def main() -> int:
         wait_http(f"http://127.0.0.1:{port}/healthz")
         print(f"serve pid {serve.pid}, Slack stand-in pid {slack.pid}", file=sys.stderr, flush=True)
         if args.topology == "split":
-            worker_env = {**env, "SWITCHBOARD_ENGINE__WORKERS": "8", "SWITCHBOARD_SLACK__DELIVER": "true"}
-            # On one shared box the worker yields the CPU to ingress (`nice`), as a deployment would.
+            worker_env = {**env, "SWITCHBOARD_ENGINE__WORKERS": str(args.worker_steps), "SWITCHBOARD_SLACK__DELIVER": "true"}
+            # The worker lowers its own priority (SWITCHBOARD_QUEUE__WORKER_NICE, default 10).
             worker = spawn(["-m", "channels.cli.main", "worker"], worker_env, log, nice=args.worker_nice)
             stack.callback(worker.wait, 30)
             stack.callback(worker.terminate)

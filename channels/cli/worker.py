@@ -93,6 +93,7 @@ def worker(argv: list[str]) -> int:
     celery_argv = argv[1:] if argv[:1] == ["--"] else argv
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()
+    _yield_cpu(settings.queue.worker_nice)
     if not settings.broker_url:
         if celery_argv:
             print("error: Celery options need SWITCHBOARD_BROKER_URL", file=sys.stderr)
@@ -130,6 +131,15 @@ def run_celery_worker(settings: Settings, celery_argv: list[str]) -> int:
     defaults = ["worker", "--pool=threads", f"--concurrency={q.concurrency}", "--loglevel=INFO"]
     app.worker_main([*defaults, "--without-mingle", "--without-gossip", *celery_argv])
     return 0
+
+
+def _yield_cpu(nice: int) -> None:
+    """Steps are throughput work; the API's answers are latency work: let them go first."""
+    if nice > 0:
+        try:
+            os.nice(nice)
+        except OSError as exc:  # not permitted here: run at the usual priority
+            log.warning("could not lower the worker's priority: %s", exc)
 
 
 def _is_prefork(consumer: Any) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from redis.asyncio import Redis
 
 from core.queue.celery_app import ADVANCE, CeleryOptions, celery_app, nudge_message
 from core.queue.celery_queue import CeleryQueue, NudgeOptions
+from tests.scale.cluster import Cluster
 
 Enqueue = Callable[[str], Awaitable[None]]
 
@@ -91,3 +93,11 @@ async def test_an_unreachable_broker_is_logged_not_raised(caplog: pytest.LogCapt
     finally:
         await queue.stop()
     assert "the sweeper will nudge the run" in caplog.text
+
+
+async def test_a_worker_lowers_its_own_priority_so_ingress_answers_first(cluster: Cluster) -> None:
+    default = cluster.worker("default")
+    plain = cluster.worker("plain", SWITCHBOARD_QUEUE__WORKER_NICE="0")
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, default.pid) == min(mine + 10, 19)
+    assert os.getpriority(os.PRIO_PROCESS, plain.pid) == mine
