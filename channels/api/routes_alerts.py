@@ -62,6 +62,7 @@ class AlertView(BaseModel):
     narration: str
     status: AlertStatus
     target: dict[str, Any] = Field(description="Where its card is posted (surface, channel, thread).")
+    notified: bool = Field(description="Whether its card was queued to the target (false: that surface is not set up).")
     bot: str = Field(description="The bot that investigates it.")
     owner_id: str = Field(description="The check's owner: may silence it, as an admin may.")
     acked_by: str | None
@@ -95,6 +96,7 @@ def alert_view(a: Alert) -> AlertView:
         narration=a.narration,
         status=a.status,
         target=a.target,
+        notified=a.notified,
         bot=a.bot,
         owner_id=a.owner_id,
         acked_by=a.acked_by,

@@ -19,7 +19,7 @@ def test_the_demo_alert_is_acknowledged_and_investigated_from_the_page(page: Pag
     page.sign_in(CUSTOMER_KEY)
     card = page.find_xpath(CARD)
     assert "Alert: Checkout latency" in card.text and "checkout_latency_ms = " in card.text
-    assert "posted to slack #C0DEMO" in card.text
+    assert "not posted: slack is not set up" in card.text  # the demo runs without Slack
     page.wait_text("article[data-alert] .outcome", "Open")
     assert len(page.driver.find_elements(By.XPATH, CARD)) == 1
 

@@ -34,7 +34,7 @@ def test_the_demo_alert_is_there_a_moment_after_start(
             time.sleep(0.1)
         [alert] = alerts
         assert alert["status"] == "open" and alert["bot"] == "ops" and alert["title"] == "Checkout latency"
-        assert alert["target"] == {"surface": "slack", "channel": "C0DEMO"}
+        assert alert["target"] == {"surface": "slack", "channel": "C0DEMO"} and alert["notified"] is False
         assert str(alert["narration"]).startswith("checkout_latency_ms jumped to ")
         customer = client.get(
             "/v1/alerts", params={"status": "all"}, headers={"Authorization": f"Bearer {CUSTOMER_KEY}"}

@@ -47,7 +47,7 @@ export function alertCard(api, alert, { onChanged = () => {} } = {}) {
       redraw(started);
       location.hash = investigationLink(started);
     });
-  const about = [`${alert.metric} = ${alert.value}`, alert.detector, `posted to ${where(alert.target)}`];
+  const about = [`${alert.metric} = ${alert.value}`, alert.detector, alert.notified ? `posted to ${where(alert.target)}` : `not posted: ${alert.target.surface} is not set up`];
   card.append(
     h("h3", {}, `Alert: ${alert.title}`),
     h("p", {}, alert.narration),
