@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import math
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,11 +96,10 @@ class Scheduler:
         """Fire a schedule once at this moment, outside its timetable (the demo's check, so its
         alert is there when `serve` has started rather than a minute later). Claimed like any
         fire; False when another scheduler has this moment already."""
-        # A whole second, like the timetable's fires: the fire time round-trips through datetimes
-        # and the run's idempotency key, and a fraction would no longer match its own row.
-        now = float(math.floor(self._store.clock.now()))
         lease_s = self._options.lease_s
-        fire = await self._store.schedules.claim(schedule, now, owner=self.name, lease_s=lease_s)
+        fire = await self._store.schedules.claim(
+            schedule, self._store.clock.now(), owner=self.name, lease_s=lease_s
+        )
         if fire is None:
             return False
         await self._dispatch(schedule, fire)

@@ -13,6 +13,7 @@ an hour later in wall time (03:30), which is APScheduler's behaviour and what pe
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,7 +39,8 @@ def trigger_for(cron: str | None, interval_s: int | None, timezone: str, start: 
             raise InvalidInput(f"cron {cron!r} is not valid: {exc}") from None
     if interval_s is None or interval_s <= 0:
         raise InvalidInput("give exactly one of cron or interval_s")
-    return IntervalTrigger(seconds=interval_s, start_date=datetime.fromtimestamp(start, UTC), timezone=tz)
+    # Anchored on a whole second, like every fire time the store records.
+    return IntervalTrigger(seconds=interval_s, start_date=datetime.fromtimestamp(math.floor(start), UTC), timezone=tz)
 
 
 def next_fire(schedule: Schedule, after: float) -> float | None:

@@ -9,6 +9,7 @@ claimed or skipped, so the next fire is computed after it, across restarts.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -201,6 +202,9 @@ class ScheduleStore:
         lease_s: float,
         error: str | None = None,
     ) -> ScheduleFire | None:
+        # A fire time is a whole second: it travels through datetimes and the run's idempotency
+        # key, and a fraction would no longer match its own row afterwards.
+        fire_at = float(math.floor(fire_at))
         now = self._clock.now()
         fire = ScheduleFire(
             id=new_id("fir"),
