@@ -13,7 +13,6 @@ from channels.slack import SlackChannel, slack_renderer
 from channels.slack.alerts import SlackNoticeRenderer
 from channels.teams import TeamsChannel, teams_renderer
 from channels.teams.alerts import TeamsNoticeRenderer
-from core import metrics
 from core.bots import BotRegistry
 from core.engine.failpoints import Failpoints
 from core.engine.gate import GateOptions
@@ -130,6 +129,7 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
         lease_s=engine.lease_s,
         history_messages=engine.history_messages,
         max_steps=engine.max_steps,
+        steps_per_lease=engine.steps_per_lease,
         gate=gate,
         tool_breaker=scale.breaker_options(settings.resilience.tool_breaker),
     )
@@ -137,7 +137,7 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
         store, bots, gateway, options, failpoints=Failpoints(engine.failpoint), notifier=notifier
     )
     admission = scale.admission(settings, store)
-    step = metrics.timed_steps(admission.releasing(worker.advance))
+    step = admission.releasing(worker.advance)
     queue = scale.task_queue(settings, step)
     sweeper = Sweeper(store.runs, store.decisions, queue, store.clock, engine.sweep_interval_s)
     runtime = Runtime(

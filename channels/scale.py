@@ -61,5 +61,5 @@ def task_queue(settings: Settings, handler: StepHandler) -> TaskQueue:
     if not settings.broker_url:
         return InProcessQueue(handler, settings.engine.workers)
     q = settings.queue
-    options = NudgeOptions(q.name, q.nudge_ttl_s, q.duplicate_deliveries, q.local_steps)
+    options = NudgeOptions(q.name, q.nudge_ttl_s, q.duplicate_deliveries)
     return CeleryQueue(Redis.from_url(settings.broker_url), handler, options)

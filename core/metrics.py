@@ -6,7 +6,6 @@ Each process exposes its own: the service at `/metrics`, a Celery worker on its 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
@@ -16,7 +15,6 @@ from prometheus_client.registry import REGISTRY, Collector
 from sqlalchemy import func, select
 
 from core.lifecycle import RunStatus
-from core.queue.port import StepHandler
 from core.store.database import Database
 from core.store.schema import runs
 
@@ -25,7 +23,7 @@ _FAST = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60
 
 STEP_SECONDS = Histogram(
     "switchboard_step_seconds",
-    "Time to advance a run by one step (lease to commit)",
+    "Time to advance a run by one step (lease, or the previous step's commit, to commit)",
     ["outcome"],
     buckets=_FAST,
 )
@@ -102,19 +100,3 @@ async def _refresh(sources: Sources) -> None:
         RUNS.labels(state.value).set(counts.get(state.value, 0))
     OUTBOX_BACKLOG.set(await sources.outbox_backlog())
     QUEUE_DEPTH.set(sources.queue_depth())
-
-
-def timed_steps(handler: StepHandler) -> StepHandler:
-    """Wrap a step handler so every step's duration lands in the step histogram."""
-
-    async def timed(run_id: str, enqueue: Callable[[str], Awaitable[None]]) -> object:
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            result = await handler(run_id, enqueue)
-            outcome = "skipped" if result is None else "committed"
-            return result
-        finally:
-            STEP_SECONDS.labels(outcome).observe(time.perf_counter() - started)
-
-    return timed

@@ -30,6 +30,9 @@ class EngineSettings(BaseModel):
     sweep_interval_s: float = 2.0
     history_messages: int = 20
     max_steps: int = 40
+    # Steps of one run a worker takes in a row under one lease (each committed) before the run
+    # queues again behind others: fewer lease round trips and deliveries per run.
+    steps_per_lease: int = 8
     max_message_chars: int = 16_000
     # Test-only: "name" or "name:N" kills the process with SIGKILL at the Nth hit of that failpoint.
     failpoint: str | None = None
@@ -126,7 +129,6 @@ class QueueSettings(BaseModel):
     concurrency: int = 32  # steps one worker process drives at once (Celery threads feeding one event loop)
     visibility_timeout_s: float = 3600.0  # longer than any step; recovery is the sweeper's job, within the lease
     nudge_ttl_s: float = 60.0  # a pending nudge for a run suppresses duplicate nudges this long
-    local_steps: int = 8  # steps of a run one delivery takes before the run queues again
     metrics_port: int | None = None  # a worker's own /metrics (bound to api.host)
     # A worker process lowers its CPU priority by this much (nice): on a box it shares with the
     # API, requests are answered first and steps take the rest (ingress p99 69 → 30 ms measured).

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from channels.cli.logs import configure_logging
 from channels.cli.render import (
     dumps,
     event_json,
@@ -90,7 +91,7 @@ async def migrate(_: argparse.Namespace) -> int:
 
 
 async def worker(_: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

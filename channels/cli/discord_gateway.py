@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 
+from channels.cli.logs import configure_logging
 from channels.composition import build_service
 from core.settings import Settings
 
@@ -20,7 +21,7 @@ log = logging.getLogger("switchboard.discord")
 
 
 async def discord_gateway(_: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     settings = Settings()
     if not settings.discord.enabled:
         print(

@@ -10,6 +10,7 @@ import signal
 
 from channels.api.routes_schedules import schedule_view
 from channels.cli.commands import principal, service
+from channels.cli.logs import configure_logging
 from channels.cli.render import dumps
 from channels.scheduling import schedule_book
 from core.schedules import Draft
@@ -110,7 +111,7 @@ async def change_schedule(args: argparse.Namespace) -> int:
 
 
 async def run_scheduler(_: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -25,6 +25,7 @@ from celery import signals
 from prometheus_client import start_http_server
 
 from channels.cli import commands
+from channels.cli.logs import configure_logging
 from channels.composition import Service, build_service
 from core.errors import StoreUnavailable
 from core.queue.bridge import LoopThread
@@ -91,7 +92,7 @@ async def _started_service(settings: Settings) -> Service:
 
 def worker(argv: list[str]) -> int:
     celery_argv = argv[1:] if argv[:1] == ["--"] else argv
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     settings = Settings()
     _yield_cpu(settings.queue.worker_nice)
     if not settings.broker_url:

@@ -1,10 +1,17 @@
-"""The stateless step worker: advance a run by one step, then hand it back to the queue.
+"""The stateless step worker: advance a run by its steps, then hand it back to the queue.
 
 1. take the run's lease (a conditional UPDATE; a second worker gets nothing and drops the job)
 2. load the latest checkpoint
 3. do one unit of work: one model call or one tool call
 4. commit events, checkpoint and step in one transaction, fenced by the lease
-5. enqueue the next step only after that commit
+5. while the run goes on running, that commit keeps the lease (the design's "release or extend")
+   and reads the next step's inputs, and 3–4 repeat, up to `steps_per_lease` steps; then the
+   lease is given back and the next step is enqueued, only after that commit
+
+Keeping the lease saves, per step, a lease transaction and the re-read of the checkpoint just
+written: a run of three steps costs four transactions instead of six (and, on Celery, one
+delivery instead of three). A crash between steps is recovered exactly as before, from the last
+commit, once the kept lease expires.
 """
 
 from __future__ import annotations
@@ -13,9 +20,11 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from core import metrics
 from core.bots import BotRegistry
 from core.engine.failpoints import Failpoints
 from core.engine.gate import Gate, GateOptions
@@ -45,6 +54,7 @@ class WorkerOptions:
     max_attempts: int = 5  # lease takeovers without progress before a run is dead-lettered
     history_messages: int = 20
     max_steps: int = 40
+    steps_per_lease: int = 8  # steps of one run taken in a row before it queues again behind others
     gate: GateOptions = GateOptions()
     tool_breaker: BreakerOptions = BreakerOptions()
 
@@ -81,8 +91,10 @@ class StepWorker:
         self.name = name or worker_name()
 
     async def advance(self, run_id: str, enqueue: Enqueue) -> Committed | None:
-        """One step of one run. Returns the commit, or None when there was nothing to do."""
+        """The run's next steps, under one lease. Returns the last commit, or None when there was
+        nothing to do or a step did not commit."""
         opts = self._options
+        started = time.perf_counter()
         acquired = await self._store.steps.acquire(
             run_id, self.name, opts.lease_s, opts.max_attempts, opts.history_messages
         )
@@ -91,37 +103,63 @@ class StepWorker:
         if acquired.lease is None or acquired.inputs is None:
             if acquired.refusal is not None and acquired.refusal.value == "dead_lettered":
                 self._notifier.notify(run_id)
+            metrics.STEP_SECONDS.labels("skipped").observe(time.perf_counter() - started)
             return None
         lease = acquired.lease
-        heartbeat = asyncio.create_task(self._heartbeat(lease))
+        heartbeat = asyncio.create_task(self._heartbeat(lease))  # a kept lease keeps its fence
         try:
-            committed = await self._step_and_commit(lease, acquired.inputs)
-        except StaleLease:
-            log.warning("lost the lease before commit; dropping the step", extra={"run_id": run_id})
-            return None
-        except StoreUnavailable:
-            log.warning("store unavailable during a step; the sweeper will retry", extra={"run_id": run_id})
-            return None
-        except Exception:
-            log.exception("step crashed; releasing the lease for a retry", extra={"run_id": run_id})
-            await self._store.steps.abandon(lease)
+            committed = await self._steps(lease, acquired.inputs, started)
+        except _StepFailed as failure:
+            metrics.STEP_SECONDS.labels("error").observe(time.perf_counter() - failure.started)
+            await self._dropped(failure)
             return None
         finally:
             heartbeat.cancel()
-        self._notifier.notify(run_id)
         if committed.run.status in ACTIVE:
             await enqueue(run_id)
         if committed.next_in_session:
             await enqueue(committed.next_in_session)
         return committed
 
-    async def _step_and_commit(self, lease: Lease, inputs: StepInputs) -> Committed:
+    async def _steps(self, lease: Lease, inputs: StepInputs, started: float) -> Committed:
+        """Steps while the run goes on running, each committed; the last commit gives the lease back."""
+        for left in range(max(1, self._options.steps_per_lease), 0, -1):
+            keep_s = self._options.lease_s if left > 1 else None
+            try:
+                outcome, committed = await self._step_and_commit(lease, inputs, keep_s)
+            except Exception as exc:
+                raise _StepFailed(lease, exc, started) from exc
+            metrics.STEP_SECONDS.labels("committed").observe(time.perf_counter() - started)
+            self._notifier.notify(lease.run.id)
+            if committed.kept is None:
+                return committed
+            lease, started = committed.kept, time.perf_counter()
+            inputs = StepInputs(outcome.state, None, inputs.history, committed.call)
+        raise AssertionError("the last step under a lease gives it back")  # pragma: no cover
+
+    async def _step_and_commit(
+        self, lease: Lease, inputs: StepInputs, keep_s: float | None
+    ) -> tuple[StepOutcome, Committed]:
         self._failpoints.hit("step_start")
         outcome = await self._step(lease, inputs)
         self._failpoints.hit("before_commit")
-        committed = await self._store.steps.commit(lease, outcome)
+        committed = await self._store.steps.commit(lease, outcome, keep_s)
         self._failpoints.hit("after_commit")
-        return committed
+        return outcome, committed
+
+    async def _dropped(self, failure: _StepFailed) -> None:
+        run_id = failure.lease.run.id
+        if isinstance(failure.error, StaleLease):
+            log.warning("lost the lease before commit; dropping the step", extra={"run_id": run_id})
+        elif isinstance(failure.error, StoreUnavailable):
+            log.warning("store unavailable during a step; the sweeper will retry", extra={"run_id": run_id})
+        else:
+            log.error(
+                "step crashed; releasing the lease for a retry",
+                exc_info=failure.error,
+                extra={"run_id": run_id},
+            )
+            await self._store.steps.abandon(failure.lease)
 
     async def _step(self, lease: Lease, inputs: StepInputs) -> StepOutcome:
         run = lease.run
@@ -152,6 +190,14 @@ class StepWorker:
                     return
             except StoreUnavailable:
                 log.warning("heartbeat failed: store unavailable", extra={"run_id": lease.run.id})
+
+
+class _StepFailed(Exception):
+    """A step that did not commit, with the lease it held."""
+
+    def __init__(self, lease: Lease, error: Exception, started: float) -> None:
+        super().__init__(str(error))
+        self.lease, self.error, self.started = lease, error, started
 
 
 def _state(inputs: StepInputs) -> AgentState:

@@ -8,8 +8,9 @@ does), so publishing needs no exchange bindings and keeps working after a FLUSHD
 the event loop with the asyncio Redis client, no thread, no kombu. A broker error is logged,
 not raised: the run is already in the database and the sweeper nudges it again.
 
-Consuming: the Celery task calls `deliver` through the process's event-loop bridge, which
-advances the run step after step while it stays active (up to `local_steps`).
+Consuming: the Celery task calls `deliver` through the process's event-loop bridge. The step
+handler takes as many steps of the run as its worker allows under one lease
+(`engine.steps_per_lease`) and enqueues the run again only if it is still active after them.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ class NudgeOptions:
     queue: str = "switchboard"
     marker_ttl_s: float = 60.0
     copies: int = 1  # test-only: more than one proves duplicate deliveries harmless
-    local_steps: int = 8  # steps of one run a delivery may take before the run queues again
     depth_poll_s: float = 1.0
 
 
@@ -66,31 +66,13 @@ class CeleryQueue:
             )
 
     async def deliver(self, run_id: str) -> None:
-        """One delivered nudge: forget its marker, then advance the run.
-
-        A run that is still active after its step goes on here, up to `local_steps` steps, rather
-        than back through Redis to the end of the queue: a started run finishes first, and each
-        of its steps saves a publish, a delivery and an ack. Then it yields its place."""
+        """One delivered nudge: forget its marker, then advance the run."""
         with contextlib.suppress(RedisError):
             await self._redis.delete(self._marker(run_id))
-        for _ in range(self._options.local_steps):
-            again = False
-
-            async def enqueue(other: str) -> None:
-                nonlocal again
-                if other == run_id:
-                    again = True
-                else:
-                    await self.enqueue(other)
-
-            try:
-                await self._handler(run_id, enqueue)
-            except Exception:  # the message is done either way; the lease decides what happens next
-                log.exception("step handler failed", extra={"run_id": run_id})
-                return
-            if not again:
-                return
-        await self.enqueue(run_id)
+        try:
+            await self._handler(run_id, self.enqueue)
+        except Exception:  # the message is done either way; the lease decides what happens next
+            log.exception("step handler failed", extra={"run_id": run_id})
 
     async def start(self) -> None:
         self._poller = asyncio.create_task(self._poll_depth(), name="celery-queue-depth")

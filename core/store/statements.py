@@ -70,24 +70,31 @@ TOUCH = update(runs).where(*_FENCED).values(event_seq=_EVENTS, updated_at=_p("b_
 
 HEARTBEAT = update(runs).where(*_FENCED).values(lease_expires_at=_p("b_expires", type_=Float))
 
+_COMMITTED = dict(
+    status=_p("b_status", type_=String),
+    step=runs.c.step + 1,
+    prompt_tokens=runs.c.prompt_tokens + _p("b_prompt_tokens", type_=Integer),
+    completion_tokens=runs.c.completion_tokens + _p("b_completion_tokens", type_=Integer),
+    cost_usd=runs.c.cost_usd + _p("b_cost", type_=Float),
+    answer=func.coalesce(_p("b_answer", type_=Text), runs.c.answer),
+    error_code=func.coalesce(_p("b_error_code", type_=String), runs.c.error_code),
+    error_message=func.coalesce(_p("b_error_message", type_=Text), runs.c.error_message),
+    event_seq=_EVENTS,
+    updated_at=_p("b_now"),
+)
+# A step's commit that gives the lease back.
 COMMIT = (
     update(runs)
     .where(*_FENCED)
-    .values(
-        status=_p("b_status", type_=String),
-        step=runs.c.step + 1,
-        lease_owner=None,
-        lease_expires_at=None,
-        attempts=0,
-        prompt_tokens=runs.c.prompt_tokens + _p("b_prompt_tokens", type_=Integer),
-        completion_tokens=runs.c.completion_tokens + _p("b_completion_tokens", type_=Integer),
-        cost_usd=runs.c.cost_usd + _p("b_cost", type_=Float),
-        answer=func.coalesce(_p("b_answer", type_=Text), runs.c.answer),
-        error_code=func.coalesce(_p("b_error_code", type_=String), runs.c.error_code),
-        error_message=func.coalesce(_p("b_error_message", type_=Text), runs.c.error_message),
-        event_seq=_EVENTS,
-        updated_at=_p("b_now"),
-    )
+    .values(**_COMMITTED, lease_owner=None, lease_expires_at=None, attempts=0)
+    .returning(*runs.c)
+)
+# A step's commit that keeps the lease for the run's next step: same owner and fence, a fresh
+# expiry, and that next step counts as the lease's first attempt.
+COMMIT_KEEP = (
+    update(runs)
+    .where(*_FENCED)
+    .values(**_COMMITTED, lease_expires_at=_p("b_expires", type_=Float), attempts=1)
     .returning(*runs.c)
 )
 

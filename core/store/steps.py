@@ -142,6 +142,8 @@ class StepOutcome:
 class Committed:
     run: Run
     next_in_session: str | None  # a queued run of the same session that may now go
+    kept: Lease | None = None  # the lease, kept for the run's next step (`commit(keep_s=…)`)
+    call: CallInputs | None = None  # that next step's gate inputs, when it is a tool step
 
 
 class StepStore:
@@ -286,9 +288,15 @@ class StepStore:
 
         await self._db.run(_tx)
 
-    async def commit(self, lease: Lease, outcome: StepOutcome) -> Committed:
-        """Events, checkpoint, tool result, answer and the step counter: all or nothing."""
+    async def commit(self, lease: Lease, outcome: StepOutcome, keep_s: float | None = None) -> Committed:
+        """Events, checkpoint, tool result, answer and the step counter: all or nothing.
+
+        `keep_s`: when the run goes on running, keep the lease this much longer instead of giving
+        it back, and read what its next step needs in the same transaction. The worker then takes
+        that step at once, without another lease round trip or re-reading the checkpoint it has
+        just written."""
         check_transition(RunStatus.RUNNING, outcome.status)
+        keep = keep_s is not None and outcome.status is RunStatus.RUNNING
 
         def commit(conn: Connection) -> Committed:
             now = self._clock.now()
@@ -303,7 +311,10 @@ class StepStore:
                 "b_error_message": outcome.error_message,
                 "b_events": len(outcome.events),
             }
-            row = conn.execute(sql.COMMIT, params).first()
+            expires = now + (keep_s or 0.0)
+            if keep:
+                params["b_expires"] = expires
+            row = conn.execute(sql.COMMIT_KEEP if keep else sql.COMMIT, params).first()
             if row is None:
                 raise StaleLease(f"run {lease.run.id}: lease lost before commit")
             run = run_from_row(row)
@@ -346,6 +357,11 @@ class StepStore:
                     },
                 )
             _record_governance(conn, run, outcome, now)
+            if keep:
+                kept = Lease(run=run, owner=lease.owner, fence=lease.fence, expires_at=expires)
+                pending = outcome.state.get("pending")
+                call = _call_inputs(conn, run, pending[0]) if pending else None
+                return Committed(run=run, next_in_session=None, kept=kept, call=call)
             nxt = release_turn(conn, run) if outcome.status not in ACTIVE else None
             return Committed(run=run, next_in_session=nxt)
 

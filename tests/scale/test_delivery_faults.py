@@ -33,7 +33,7 @@ async def test_every_message_delivered_three_times_commits_each_step_once(
 ) -> None:
     queue = await cluster.producer(copies=3)
     # Every step through a message of its own, each message published three times.
-    triple = {"SWITCHBOARD_QUEUE__DUPLICATE_DELIVERIES": "3", "SWITCHBOARD_QUEUE__LOCAL_STEPS": "1"}
+    triple = {"SWITCHBOARD_QUEUE__DUPLICATE_DELIVERIES": "3", "SWITCHBOARD_ENGINE__STEPS_PER_LEASE": "1"}
     cluster.worker("one", **triple)
     cluster.worker("two", **triple)
     async with auto_approver(cluster.store, tenant.id, queue):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.engine.worker import WorkerOptions
 from core.lifecycle import RunStatus
 from core.model.port import Message
 from core.runtime import Submission
@@ -70,6 +71,21 @@ async def test_tool_then_answer(store: ContextStore, tenant: TenantFixture) -> N
         "RunCompleted",
     ]
     assert model.requests[0].messages[0]["role"] == "system"
+
+
+@pytest.mark.parametrize(("steps_per_lease", "leases"), [(8, 1), (2, 2), (1, 3)])
+async def test_a_run_takes_its_steps_in_a_row_under_one_lease(
+    store: ContextStore, tenant: TenantFixture, steps_per_lease: int, leases: int
+) -> None:
+    """Each lease bumps the fence: three steps under one lease leave it at 1."""
+    options = WorkerOptions(steps_per_lease=steps_per_lease)
+    async with engine(store, FunctionModel(order_policy), options=options) as e:
+        run_id = await submit(e, tenant.member, "support", "where is order 42?")
+        run = await e.runtime.wait(tenant.member, run_id, 10, until=ENDED)
+    assert run.status is RunStatus.COMPLETED and run.step == 3 and run.answer == "Order 42 is shipped."
+    assert run.fence == leases and run.lease_owner is None
+    types = [ev.type for ev in await store.runs.events(tenant.id, run_id)]
+    assert types.count("RunStarted") == 1 and "LeaseRecovered" not in types
 
 
 async def test_multi_step_ledger_run_has_one_effect_per_call(

@@ -64,6 +64,63 @@ async def test_commit_writes_step_checkpoint_and_contiguous_events(
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
 
 
+async def test_a_kept_lease_goes_on_to_the_next_step_without_another_acquire(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    clock = ManualClock()
+    with_clock(store, clock)
+    run_id = await submit(store, tenant)
+    lease = (await store.steps.acquire(run_id, "w", 10, 5)).lease
+    assert lease is not None
+    clock.t += 5
+    committed = await store.steps.commit(lease, step(n=1), keep_s=10)
+    kept = committed.kept
+    assert kept is not None and kept.fence == lease.fence and kept.expires_at == clock.t + 10
+    run = await store.runs.get(tenant.id, run_id)
+    assert run.step == 1 and run.lease_owner == "w" and run.attempts == 1
+    assert (await store.steps.acquire(run_id, "other", 10, 5)).refusal is Refusal.GONE
+    assert run_id not in await store.runs.due(clock.t)
+    clock.t += 8  # past the first lease's expiry, inside the kept one
+    done = await store.steps.commit(kept, step(RunStatus.COMPLETED, n=2), keep_s=10)
+    assert done.kept is None and done.run.status is RunStatus.COMPLETED and done.run.lease_owner is None
+    events = await store.runs.events(tenant.id, run_id)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert [e.type for e in events].count("RunStarted") == 1
+
+
+async def test_a_kept_lease_reads_the_next_tool_steps_gate_inputs(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    run_id = await submit(store, tenant)
+    lease = (await store.steps.acquire(run_id, "w", 30, 5)).lease
+    assert lease is not None
+    pending = {"key": f"{run_id}:1:0", "call_id": "c1", "name": "lookup_order", "args": {}}
+    outcome = StepOutcome(status=RunStatus.RUNNING, state={"messages": [], "pending": [pending]})
+    committed = await store.steps.commit(lease, outcome, keep_s=30)
+    assert committed.call is not None
+    assert committed.call.rules == [] and committed.call.approval is None
+
+
+async def test_a_kept_lease_that_lapsed_is_taken_over_and_fenced_off(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    clock = ManualClock()
+    with_clock(store, clock)
+    run_id = await submit(store, tenant)
+    lease = (await store.steps.acquire(run_id, "dead", 10, 5)).lease
+    assert lease is not None
+    kept = (await store.steps.commit(lease, step(n=1), keep_s=10)).kept
+    assert kept is not None
+    clock.t += 11  # its worker died between steps
+    assert run_id in await store.runs.due(clock.t)
+    live = await store.steps.acquire(run_id, "live", 10, 5)
+    assert live.lease is not None and live.lease.fence > kept.fence
+    assert live.inputs is not None and live.inputs.checkpoint == {"n": 1}
+    assert live.lease.run.attempts == 2  # the lapsed step counts towards the dead letter
+    with pytest.raises(StaleLease):
+        await store.steps.commit(kept, step(n=2))
+
+
 async def test_zombie_with_expired_lease_cannot_commit(store: ContextStore, tenant: TenantFixture) -> None:
     clock = ManualClock()
     with_clock(store, clock)
