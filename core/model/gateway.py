@@ -25,8 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
+import aiohttp
 import openai
-from openai import AsyncOpenAI, AsyncStream
+from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient
 from openai.types.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -93,6 +94,9 @@ class OpenAIGateway:
             api_key=api_key,
             timeout=settings.timeout_s,
             max_retries=0,  # retried here instead, to count attempts and to fall back between models
+            # The SDK's aiohttp transport: against the scripted model at 300 ms with 64 calls in
+            # flight it cost 0.77 ms of CPU per call, the default (httpx) 1.37 ms.
+            http_client=DefaultAioHttpClient(timeout=settings.timeout_s),
         )
         self._max_retries = settings.max_retries
         self._backoff = backoff if backoff is not None else Backoff()
@@ -376,7 +380,7 @@ def _answer_from(completion: ChatCompletion) -> _Answer:
 
 
 def _classify(exc: Exception) -> _AttemptFailed:
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError) and not _could_not_connect(exc):
         return _AttemptFailed("timed out", _Next.RETRY)
     if isinstance(exc, openai.APIConnectionError):
         return _AttemptFailed("connection failed", _Next.RETRY)
@@ -391,6 +395,17 @@ def _classify(exc: Exception) -> _AttemptFailed:
     if isinstance(exc, openai.APIError):  # an error event inside a stream: the server's trouble
         return _AttemptFailed(f"error in stream: {exc.message}"[:300], _Next.RETRY)
     return _AttemptFailed(f"unusable response: {type(exc).__name__}: {exc}"[:300], _Next.FALL_BACK)
+
+
+def _could_not_connect(exc: BaseException) -> bool:
+    """The aiohttp transport reports a refused connection as a connect timeout (of the two
+    entries of its error map that match, it keeps the first); the cause tells them apart."""
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, aiohttp.ClientConnectorError):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _error_message(exc: openai.APIStatusError) -> str:
