@@ -10,8 +10,14 @@
   lease expires by itself when a worker dies, so the count is always the database's truth and
   heals without help. Each run holds at most one lease, so a tenant's limit on running runs is
   also its limit on steps in flight: one tenant cannot fill every worker and starve the others.
-  Starts within one tenant are serialised on the tenant's row, so concurrent workers cannot
-  overshoot the limits.
+- Concurrent starts cannot overshoot a limit, and they queue on each other only near one. Every
+  start on PostgreSQL locks its user's and its tenant's row before it counts: in share mode
+  while the count is below the limit by more than the server's `max_connections`, exclusively
+  nearer the limit. Share-mode starts can overshoot each other only by as many as are in flight
+  at once, each holding a connection, so they stay within the limit; an exclusive start waits for
+  them and counts them. Locking every start exclusively, as this once did, queued every start of
+  a busy tenant behind the others' transactions: 128 ms of lock wait per start, measured at
+  1,000 runs in flight. SQLite serialises its writers anyway.
 - A held run sleeps in the database (`lease_expires_at` set, no owner): the sweeper and
   duplicate nudges skip it. When a run of its tenant leaves the running state, `releasing`
   wakes the oldest held runs at once; `hold_s` later they are looked at anyway.
@@ -55,8 +61,17 @@ _COUNTS = text(
     " coalesce(sum(CASE WHEN tenant_id = :tenant AND user_id = :user THEN 1 ELSE 0 END), 0)"
     " FROM runs WHERE status IN ('queued', 'running')"
 )
-# FOR NO KEY UPDATE: serialises starts in one tenant, not the inserts whose foreign keys point at it.
-_LOCK_TENANT = text("SELECT id FROM tenants WHERE id = :tenant FOR NO KEY UPDATE")
+# Row locks that order starts (see the module's docstring). FOR NO KEY UPDATE conflicts with FOR
+# SHARE, not with the FOR KEY SHARE that inserts pointing at the row take. Always user, then
+# tenant, so two starts never wait on each other's locks in a cycle.
+_LOCKS = {
+    (table, exclusive): text(
+        f"SELECT id FROM {table} WHERE id = :id FOR {'NO KEY UPDATE' if exclusive else 'SHARE'}"
+    )
+    for table in ("users", "tenants")
+    for exclusive in (False, True)
+}
+_MAX_CONNECTIONS = text("SELECT current_setting('max_connections')::int")
 _RUNNING = text(
     "SELECT count(*), coalesce(sum(CASE WHEN user_id = :user THEN 1 ELSE 0 END), 0)"
     " FROM runs WHERE status = 'running' AND tenant_id = :tenant"
@@ -75,6 +90,7 @@ class Admission:
     def __init__(self, db: Database, limits: Limits) -> None:
         self._db = db
         self._limits = limits
+        self._in_flight: int | None = None  # the most starts there can be at once: max_connections
 
     async def admit(self, who: Principal) -> int | None:
         """Refuse past the hard cap; else the new run's place in line (None: no wait beyond a free worker)."""
@@ -105,16 +121,48 @@ class Admission:
         limits = self._limits
         if run.status is not RunStatus.QUEUED or (limits.per_user is None and limits.per_tenant is None):
             return None
-        if conn.dialect.name == "postgresql":  # SQLite's writers are serialised already
-            conn.execute(_LOCK_TENANT, {"tenant": run.tenant_id})
-        tenant, user = (
-            int(v) for v in conn.execute(_RUNNING, {"tenant": run.tenant_id, "user": run.user_id}).one()
-        )
-        if _under(user, limits.per_user) and _under(tenant, limits.per_tenant):
+        tenant, user = self._running(conn, run)
+        if self._fits(tenant, user) and conn.dialect.name == "postgresql":
+            near_user, near_tenant = (
+                self._near(conn, user, limits.per_user),
+                self._near(conn, tenant, limits.per_tenant),
+            )
+            self._lock(conn, "users", run.user_id, limits.per_user, near_user)
+            self._lock(conn, "tenants", run.tenant_id, limits.per_tenant, near_tenant)
+            tenant, user = self._running(conn, run)  # again, with the starts that went before counted
+            # A share-mode start that now finds itself near the limit waits like a held one: its
+            # lock would not keep others from overshooting with it.
+            shared_near = (not near_user and self._near(conn, user, limits.per_user)) or (
+                not near_tenant and self._near(conn, tenant, limits.per_tenant)
+            )
+            if self._fits(tenant, user) and not shared_near:
+                return None
+        elif self._fits(tenant, user):
             return None
         conn.execute(_HOLD, {"until": now + limits.hold_s, "run": run.id})
         log.debug("run held by admission limits", extra={"run_id": run.id, "tenant_id": run.tenant_id})
         return Refusal.HELD
+
+    def _fits(self, tenant: int, user: int) -> bool:
+        return _under(user, self._limits.per_user) and _under(tenant, self._limits.per_tenant)
+
+    @staticmethod
+    def _running(conn: Connection, run: Run) -> tuple[int, int]:
+        tenant, user = conn.execute(_RUNNING, {"tenant": run.tenant_id, "user": run.user_id}).one()
+        return int(tenant), int(user)
+
+    @staticmethod
+    def _lock(conn: Connection, table: str, row_id: str, limit: int | None, exclusive: bool) -> None:
+        if limit is not None:
+            conn.execute(_LOCKS[table, exclusive], {"id": row_id})
+
+    def _near(self, conn: Connection, count: int, limit: int | None) -> bool:
+        """Could starts in flight, unseen by this count, take it past the limit?"""
+        if limit is None:
+            return False
+        if self._in_flight is None:
+            self._in_flight = int(conn.execute(_MAX_CONNECTIONS).scalar_one())
+        return count + self._in_flight >= limit
 
     async def wake(self, run: Run, count: int = 2) -> list[str]:
         """Held runs of this run's tenant (its user's first) that may go now that it stopped running."""

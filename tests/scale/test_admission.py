@@ -52,12 +52,16 @@ async def test_a_refused_submission_records_nothing_and_a_retried_event_is_not_r
     store: ContextStore, tenant: TenantFixture
 ) -> None:
     admission = Admission(store.db, replace(NO_LIMITS, hard_cap=1))
-    recorded = NewRun(tenant.member.tenant_id, tenant.member.user_id, "slack", "t", "support", "hi", event_id="Ev1")
+    recorded = NewRun(
+        tenant.member.tenant_id, tenant.member.user_id, "slack", "t", "support", "hi", event_id="Ev1"
+    )
     first = await store.runs.submit(replace(recorded, admit=partial(admission.admit_in, who=tenant.member)))
     assert first.created
     with pytest.raises(Busy):
         await store.runs.submit(
-            replace(recorded, thread_key="u", event_id="Ev2", admit=partial(admission.admit_in, who=tenant.member))
+            replace(
+                recorded, thread_key="u", event_id="Ev2", admit=partial(admission.admit_in, who=tenant.member)
+            )
         )
     assert [r.id for r in await store.runs.find(tenant.id)] == [first.run.id]  # type: ignore[union-attr]
     # Slack re-sends Ev1: it is recognised as a duplicate, not refused as one run too many.
@@ -103,6 +107,29 @@ async def test_the_lease_gate_holds_a_run_until_its_user_has_room(
     assert await admission.wake(stopped) == [second]
     assert second in await store.runs.due(store.clock.now())
     assert (await store.steps.acquire(second, "w1", 30, 5)).lease is not None
+
+
+@pytest.mark.parametrize("limit", ["per_user", "per_tenant"])
+async def test_concurrent_starts_do_not_overshoot_a_limit(
+    store: ContextStore, tenant: TenantFixture, limit: str
+) -> None:
+    admission = Admission(store.db, replace(NO_LIMITS, hold_s=60, **{limit: 3}))
+    store.steps.lease_gate = admission.gate
+    run_ids = [await submit(store, tenant.member, f"t{i}") for i in range(10)]
+    acquired = await asyncio.gather(*(store.steps.acquire(r, f"w{i}", 30, 5) for i, r in enumerate(run_ids)))
+    assert sum(a.lease is not None for a in acquired) == 3
+    assert sum(a.refusal is Refusal.HELD for a in acquired) == 7
+
+
+async def test_far_from_their_limits_starts_go_ahead_together(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    """Share-mode locks: the starts do not queue on each other, and none is held."""
+    admission = Admission(store.db, replace(NO_LIMITS, per_user=10_000, per_tenant=10_000))
+    store.steps.lease_gate = admission.gate
+    run_ids = [await submit(store, tenant.member, f"t{i}") for i in range(8)]
+    acquired = await asyncio.gather(*(store.steps.acquire(r, f"w{i}", 30, 5) for i, r in enumerate(run_ids)))
+    assert all(a.lease is not None for a in acquired)
 
 
 class SlowModel:
