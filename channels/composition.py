@@ -137,7 +137,7 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
         store, bots, gateway, options, failpoints=Failpoints(engine.failpoint), notifier=notifier
     )
     admission = scale.admission(settings, store)
-    step = admission.releasing(worker.advance)
+    step = worker.advance
     queue = scale.task_queue(settings, step)
     sweeper = Sweeper(store.runs, store.decisions, queue, store.clock, engine.sweep_interval_s)
     runtime = Runtime(

@@ -53,7 +53,7 @@ def admission(settings: Settings, store: ContextStore) -> Admission:
         retry_after_s=a.retry_after_s,
     )
     control = Admission(store.db, limits)
-    store.steps.lease_gate = control.gate
+    store.steps.admission = control
     return control
 
 

@@ -19,25 +19,24 @@
   a busy tenant behind the others' transactions: 128 ms of lock wait per start, measured at
   1,000 runs in flight. SQLite serialises its writers anyway.
 - A held run sleeps in the database (`lease_expires_at` set, no owner): the sweeper and
-  duplicate nudges skip it. When a run of its tenant leaves the running state, `releasing`
-  wakes the oldest held runs at once; `hold_s` later they are looked at anyway.
+  duplicate nudges skip it. When a step's commit takes a run of its tenant out of the running
+  state, `released` wakes the oldest held runs in that commit; `hold_s` later they are looked
+  at anyway.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, text
 
 from core import metrics
 from core.errors import Busy
-from core.lifecycle import ACTIVE, RunStatus
-from core.queue.port import StepHandler
+from core.lifecycle import RunStatus
 from core.store.database import Database
 from core.store.records import Principal, Run
-from core.store.steps import Committed, Refusal
+from core.store.steps import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -164,31 +163,20 @@ class Admission:
             self._in_flight = int(conn.execute(_MAX_CONNECTIONS).scalar_one())
         return count + self._in_flight >= limit
 
-    async def wake(self, run: Run, count: int = 2) -> list[str]:
-        """Held runs of this run's tenant (its user's first) that may go now that it stopped running."""
-        params = {"tenant": run.tenant_id, "user": run.user_id, "count": count}
-
-        def _tx(conn: Connection) -> list[str]:
-            ids = [str(i) for i in conn.execute(_HELD, params).scalars()]
-            if ids:
-                conn.execute(_WAKE, {"ids": ids})
-            return ids
-
-        return await self._db.run(_tx)
-
-    def releasing(self, handler: StepHandler) -> StepHandler:
-        """Wrap a step handler: when a run stops running, nudge the runs its limits were holding."""
+    def released(self, conn: Connection, run: Run, count: int = 2) -> list[str]:
+        """The step commit's hook: held runs of this run's tenant (its user's first) that may go
+        now that it stopped running, woken in the commit's own transaction."""
         if self._limits.per_user is None and self._limits.per_tenant is None:
-            return handler
+            return []
+        params = {"tenant": run.tenant_id, "user": run.user_id, "count": count}
+        ids = [str(i) for i in conn.execute(_HELD, params).scalars()]
+        if ids:
+            conn.execute(_WAKE, {"ids": ids})
+        return ids
 
-        async def advance(run_id: str, enqueue: Callable[[str], Awaitable[None]]) -> object:
-            result = await handler(run_id, enqueue)
-            if isinstance(result, Committed) and result.run.status not in ACTIVE:
-                for held in await self.wake(result.run):
-                    await enqueue(held)
-            return result
-
-        return advance
+    async def wake(self, run: Run) -> list[str]:
+        """`released`, in a transaction of its own (for runs that stop running elsewhere)."""
+        return await self._db.run(lambda conn: self.released(conn, run))
 
 
 def _behind(active: int, limit: int | None) -> int | None:

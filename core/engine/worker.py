@@ -117,8 +117,9 @@ class StepWorker:
             heartbeat.cancel()
         if committed.run.status in ACTIVE:
             await enqueue(run_id)
-        if committed.next_in_session:
-            await enqueue(committed.next_in_session)
+        for other in (committed.next_in_session, *committed.woken):
+            if other:
+                await enqueue(other)
         return committed
 
     async def _steps(self, lease: Lease, inputs: StepInputs, started: float) -> Committed:

@@ -9,10 +9,9 @@ stale clock.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Connection, insert, select, update
 
@@ -43,8 +42,17 @@ class Refusal(StrEnum):
     HELD = "held"  # admission: its user or tenant is at its limit of running runs (core/admission.py)
 
 
-# Asked inside `acquire`'s transaction, with the run's row locked, whether the run may step now.
-LeaseGate = Callable[[Connection, Run, float], "Refusal | None"]
+class Admission(Protocol):
+    """The admission limits' hooks into the lease (core/admission.py), each inside the step's own
+    transaction."""
+
+    def gate(self, conn: Connection, run: Run, now: float) -> Refusal | None:
+        """Asked in `acquire`, with the run's row locked: may the run step now?"""
+        ...
+
+    def released(self, conn: Connection, run: Run) -> list[str]:
+        """Told in `commit` that the run stopped running: the held runs that may go now."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,7 @@ class StepOutcome:
 class Committed:
     run: Run
     next_in_session: str | None  # a queued run of the same session that may now go
+    woken: tuple[str, ...] = ()  # runs the admission limits held that may go now
     kept: Lease | None = None  # the lease, kept for the run's next step (`commit(keep_s=…)`)
     call: CallInputs | None = None  # that next step's gate inputs, when it is a tool step
 
@@ -151,7 +160,7 @@ class StepStore:
         self._db = db
         self._clock = clock
         self._renderers = renderers
-        self.lease_gate: LeaseGate | None = None
+        self.admission: Admission | None = None
 
     async def acquire(
         self, run_id: str, owner: str, lease_s: float, max_attempts: int, history: int = 20
@@ -166,7 +175,7 @@ class StepStore:
                 prior.lease_expires_at is not None and prior.lease_expires_at >= now
             ):
                 return Acquired(None, Refusal.GONE)
-            if self.lease_gate is not None and (refusal := self.lease_gate(conn, prior, now)) is not None:
+            if self.admission is not None and (refusal := self.admission.gate(conn, prior, now)) is not None:
                 return Acquired(None, refusal)
             if prior.status is RunStatus.QUEUED and not _claim_turn(conn, prior):
                 return Acquired(None, Refusal.NOT_YOUR_TURN)
@@ -362,8 +371,10 @@ class StepStore:
                 pending = outcome.state.get("pending")
                 call = _call_inputs(conn, run, pending[0]) if pending else None
                 return Committed(run=run, next_in_session=None, kept=kept, call=call)
-            nxt = release_turn(conn, run) if outcome.status not in ACTIVE else None
-            return Committed(run=run, next_in_session=nxt)
+            if outcome.status in ACTIVE:
+                return Committed(run=run, next_in_session=None)
+            woken = self.admission.released(conn, run) if self.admission is not None else []
+            return Committed(run=run, next_in_session=release_turn(conn, run), woken=tuple(woken))
 
         committed: Committed = await self._db.run(commit)
         return committed

@@ -88,7 +88,7 @@ async def test_the_lease_gate_holds_a_run_until_its_user_has_room(
     store: ContextStore, tenant: TenantFixture
 ) -> None:
     admission = Admission(store.db, replace(NO_LIMITS, per_user=1, hold_s=60))
-    store.steps.lease_gate = admission.gate
+    store.steps.admission = admission
     first = await submit(store, tenant.member, "a")
     second = await submit(store, tenant.member, "b")
     colleague = await submit(store, tenant.other_member, "c")
@@ -114,7 +114,7 @@ async def test_concurrent_starts_do_not_overshoot_a_limit(
     store: ContextStore, tenant: TenantFixture, limit: str
 ) -> None:
     admission = Admission(store.db, replace(NO_LIMITS, hold_s=60, **{limit: 3}))
-    store.steps.lease_gate = admission.gate
+    store.steps.admission = admission
     run_ids = [await submit(store, tenant.member, f"t{i}") for i in range(10)]
     acquired = await asyncio.gather(*(store.steps.acquire(r, f"w{i}", 30, 5) for i, r in enumerate(run_ids)))
     assert sum(a.lease is not None for a in acquired) == 3
@@ -126,7 +126,7 @@ async def test_far_from_their_limits_starts_go_ahead_together(
 ) -> None:
     """Share-mode locks: the starts do not queue on each other, and none is held."""
     admission = Admission(store.db, replace(NO_LIMITS, per_user=10_000, per_tenant=10_000))
-    store.steps.lease_gate = admission.gate
+    store.steps.admission = admission
     run_ids = [await submit(store, tenant.member, f"t{i}") for i in range(8)]
     acquired = await asyncio.gather(*(store.steps.acquire(r, f"w{i}", 30, 5) for i, r in enumerate(run_ids)))
     assert all(a.lease is not None for a in acquired)
@@ -154,11 +154,11 @@ async def test_runs_past_the_limit_wait_their_turn_and_all_complete(
     store: ContextStore, tenant: TenantFixture
 ) -> None:
     admission = Admission(store.db, replace(NO_LIMITS, per_user=1, hold_s=5))
-    store.steps.lease_gate = admission.gate
+    store.steps.admission = admission
     bots = BotRegistry([support_bot])
     model = SlowModel()
     worker = StepWorker(store, bots, model, WorkerOptions())
-    queue = InProcessQueue(admission.releasing(worker.advance), 4)
+    queue = InProcessQueue(worker.advance, 4)
     runtime = Runtime(store, bots, queue, RunNotifier(), admission=admission)
     await queue.start()
     try:
@@ -188,9 +188,7 @@ async def test_the_api_answers_429_with_retry_after_and_tells_the_place_in_line(
     admission = Admission(store.db, replace(NO_LIMITS, per_user=1, hard_cap=2, retry_after_s=9))
     bots = BotRegistry([support_bot])
     queue = InProcessQueue(
-        admission.releasing(
-            StepWorker(store, bots, FunctionModel(lambda _: Say("hi")), WorkerOptions()).advance
-        )
+        StepWorker(store, bots, FunctionModel(lambda _: Say("hi")), WorkerOptions()).advance
     )
     runtime = Runtime(store, bots, queue, RunNotifier(), admission=admission)  # queue not started: runs wait
     key = await store.directory.create_api_key(tenant.id, tenant.member.user_id)
