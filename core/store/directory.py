@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import secrets
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import Clock
@@ -23,6 +23,14 @@ from core.store.schema import api_keys, identities, tenants, users
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+# Built once: every API request is authenticated, and building the statement cost more than running it.
+_BY_KEY_HASH = (
+    select(api_keys.c.tenant_id, api_keys.c.user_id, users.c.role)
+    .join(users, users.c.id == api_keys.c.user_id)
+    .where(api_keys.c.key_hash == bindparam("b_hash"), api_keys.c.revoked_at.is_(None))
+)
 
 
 class Directory:
@@ -145,12 +153,8 @@ class Directory:
         return key
 
     async def authenticate(self, key: str) -> Principal:
-        stmt = (
-            select(api_keys.c.tenant_id, api_keys.c.user_id, users.c.role)
-            .join(users, users.c.id == api_keys.c.user_id)
-            .where(api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None))
-        )
-        row = await self._db.run(lambda conn: conn.execute(stmt).first())
+        params = {"b_hash": hash_key(key)}
+        row = await self._db.run(lambda conn: conn.execute(_BY_KEY_HASH, params).first())
         if row is None:
             raise Unauthorized("unknown or revoked API key")
         return Principal(tenant_id=row.tenant_id, user_id=row.user_id, role=Role(row.role))
