@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from channels.api.app import build_api
+from channels.cli.logs import configure_logging
 from channels.composition import build_service
 from channels.demo import ensure_demo_alerts, ensure_demo_tenant
 from channels.metrics import metrics_route
@@ -59,7 +60,7 @@ def create_app(settings: Settings) -> Starlette:
 
 def serve(host: str | None = None, port: int | None = None) -> int:
     settings = Settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     host = host or settings.api.host
     port = port or settings.api.port
     log.info(

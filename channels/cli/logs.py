@@ -1,6 +1,6 @@
-"""Logging for the long-running commands (worker, scheduler, Discord gateway): one format, and the
-HTTP clients' line per request kept out (at a model call per step, writing them cost a worker
-more CPU than some steps did)."""
+"""Logging for the long-running commands (serve, worker, scheduler, Discord gateway): one
+format, and the HTTP clients' line per request kept out (at a model call per step, writing
+them cost a worker more CPU than some steps did)."""
 
 from __future__ import annotations
 
