@@ -11,7 +11,7 @@ from core.errors import StaleLease
 from core.lifecycle import RunStatus
 from core.store.context import ContextStore
 from core.store.records import NewEvent
-from core.store.steps import Refusal, StepOutcome
+from core.store.steps import Lease, Refusal, StepOutcome
 from tests.conftest import TenantFixture
 from tests.core.store.test_runs import new_run
 
@@ -64,14 +64,20 @@ async def test_commit_writes_step_checkpoint_and_contiguous_events(
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
 
 
-async def test_a_kept_lease_goes_on_to_the_next_step_without_another_acquire(
-    store: ContextStore, tenant: TenantFixture
-) -> None:
+async def leased(store: ContextStore, tenant: TenantFixture, owner: str) -> tuple[ManualClock, str, Lease]:
+    """A new run's first lease (10 s), on a clock the test moves."""
     clock = ManualClock()
     with_clock(store, clock)
     run_id = await submit(store, tenant)
-    lease = (await store.steps.acquire(run_id, "w", 10, 5)).lease
+    lease = (await store.steps.acquire(run_id, owner, 10, 5)).lease
     assert lease is not None
+    return clock, run_id, lease
+
+
+async def test_a_kept_lease_goes_on_to_the_next_step_without_another_acquire(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    clock, run_id, lease = await leased(store, tenant, "w")
     clock.t += 5
     committed = await store.steps.commit(lease, step(n=1), keep_s=10)
     kept = committed.kept
@@ -104,11 +110,7 @@ async def test_a_kept_lease_reads_the_next_tool_steps_gate_inputs(
 async def test_a_kept_lease_that_lapsed_is_taken_over_and_fenced_off(
     store: ContextStore, tenant: TenantFixture
 ) -> None:
-    clock = ManualClock()
-    with_clock(store, clock)
-    run_id = await submit(store, tenant)
-    lease = (await store.steps.acquire(run_id, "dead", 10, 5)).lease
-    assert lease is not None
+    clock, run_id, lease = await leased(store, tenant, "dead")
     kept = (await store.steps.commit(lease, step(n=1), keep_s=10)).kept
     assert kept is not None
     clock.t += 11  # its worker died between steps
