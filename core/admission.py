@@ -118,27 +118,31 @@ class Admission:
     def gate(self, conn: Connection, run: Run, now: float) -> Refusal | None:
         """The lease hook: may this run take a step now? Holds a queued run over its limits."""
         limits = self._limits
-        if run.status is not RunStatus.QUEUED or (limits.per_user is None and limits.per_tenant is None):
+        if run.status is not RunStatus.QUEUED or not self._limited:
             return None
         tenant, user = self._running(conn, run)
-        if self._fits(tenant, user) and conn.dialect.name == "postgresql":
-            near_user, near_tenant = (
-                self._near(conn, user, limits.per_user),
-                self._near(conn, tenant, limits.per_tenant),
-            )
-            self._lock(conn, "users", run.user_id, limits.per_user, near_user)
-            self._lock(conn, "tenants", run.tenant_id, limits.per_tenant, near_tenant)
-            tenant, user = self._running(conn, run)  # again, with the starts that went before counted
-            # A share-mode start that now finds itself near the limit waits like a held one: its
-            # lock would not keep others from overshooting with it.
-            shared_near = (not near_user and self._near(conn, user, limits.per_user)) or (
-                not near_tenant and self._near(conn, tenant, limits.per_tenant)
-            )
-            if self._fits(tenant, user) and not shared_near:
-                return None
-        elif self._fits(tenant, user):
+        if not self._fits(tenant, user):
+            return self._hold(conn, run, now)
+        if conn.dialect.name != "postgresql":  # SQLite's writers are serialised already
             return None
-        conn.execute(_HOLD, {"until": now + limits.hold_s, "run": run.id})
+        near_user = self._near(conn, user, limits.per_user)
+        near_tenant = self._near(conn, tenant, limits.per_tenant)
+        self._lock(conn, "users", run.user_id, limits.per_user, near_user)
+        self._lock(conn, "tenants", run.tenant_id, limits.per_tenant, near_tenant)
+        tenant, user = self._running(conn, run)  # again, with the starts that went before counted
+        # A share-mode start that now finds itself near a limit waits like a held one: its lock
+        # would not keep others from overshooting with it.
+        shared_near = (not near_user and self._near(conn, user, limits.per_user)) or (
+            not near_tenant and self._near(conn, tenant, limits.per_tenant)
+        )
+        return None if self._fits(tenant, user) and not shared_near else self._hold(conn, run, now)
+
+    @property
+    def _limited(self) -> bool:
+        return self._limits.per_user is not None or self._limits.per_tenant is not None
+
+    def _hold(self, conn: Connection, run: Run, now: float) -> Refusal:
+        conn.execute(_HOLD, {"until": now + self._limits.hold_s, "run": run.id})
         log.debug("run held by admission limits", extra={"run_id": run.id, "tenant_id": run.tenant_id})
         return Refusal.HELD
 
@@ -166,7 +170,7 @@ class Admission:
     def released(self, conn: Connection, run: Run, count: int = 2) -> list[str]:
         """The step commit's hook: held runs of this run's tenant (its user's first) that may go
         now that it stopped running, woken in the commit's own transaction."""
-        if self._limits.per_user is None and self._limits.per_tenant is None:
+        if not self._limited:
             return []
         params = {"tenant": run.tenant_id, "user": run.user_id, "count": count}
         ids = [str(i) for i in conn.execute(_HELD, params).scalars()]
@@ -175,7 +179,7 @@ class Admission:
         return ids
 
     async def wake(self, run: Run) -> list[str]:
-        """`released`, in a transaction of its own (for runs that stop running elsewhere)."""
+        """`released`, in a transaction of its own, for a run that stopped outside a step's commit."""
         return await self._db.run(lambda conn: self.released(conn, run))
 
 

@@ -320,9 +320,8 @@ class StepStore:
                 "b_error_message": outcome.error_message,
                 "b_events": len(outcome.events),
             }
-            expires = now + (keep_s or 0.0)
             if keep:
-                params["b_expires"] = expires
+                params["b_expires"] = now + (keep_s or 0.0)
             row = conn.execute(sql.COMMIT_KEEP if keep else sql.COMMIT, params).first()
             if row is None:
                 raise StaleLease(f"run {lease.run.id}: lease lost before commit")
@@ -367,7 +366,7 @@ class StepStore:
                 )
             _record_governance(conn, run, outcome, now)
             if keep:
-                kept = Lease(run=run, owner=lease.owner, fence=lease.fence, expires_at=expires)
+                kept = Lease(run=run, owner=lease.owner, fence=lease.fence, expires_at=params["b_expires"])
                 pending = outcome.state.get("pending")
                 call = _call_inputs(conn, run, pending[0]) if pending else None
                 return Committed(run=run, next_in_session=None, kept=kept, call=call)
