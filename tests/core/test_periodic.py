@@ -33,3 +33,44 @@ async def test_failed_rounds_do_not_end_the_loop(caplog: pytest.LogCaptureFixtur
     assert len(rounds) >= 4
     assert "sweeper skipped a round: the database is unavailable" in caplog.text
     assert "sweeper failed a round" in caplog.text
+
+
+async def test_stopping_lets_the_round_in_hand_finish() -> None:
+    """A tick between "run submitted" and "fire recorded" must not be cut in half by a stop."""
+    began, finished = asyncio.Event(), []
+
+    async def work() -> None:
+        began.set()
+        await asyncio.sleep(0.2)
+        finished.append(True)
+
+    periodic = Periodic("scheduler", 60.0, work, logging.getLogger("test.periodic"))
+    periodic.start()
+    await began.wait()
+    await periodic.stop()
+    assert finished == [True]
+
+
+async def test_a_stop_between_rounds_does_not_wait_out_the_interval() -> None:
+    rounds: list[int] = []
+
+    async def work() -> None:
+        rounds.append(1)
+
+    periodic = Periodic("sweeper", 60.0, work, logging.getLogger("test.periodic"))
+    periodic.start()
+    await asyncio.sleep(0.05)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await periodic.stop()
+    assert loop.time() - started < 1.0 and rounds == [1]
+
+
+async def test_a_round_that_will_not_finish_is_cancelled_after_the_grace() -> None:
+    async def work() -> None:
+        await asyncio.sleep(3600)
+
+    periodic = Periodic("scheduler", 1.0, work, logging.getLogger("test.periodic"), stop_grace_s=0.1)
+    periodic.start()
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(periodic.stop(), 2.0)
