@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
+import aiohttp
 import psycopg
 
 from benchmarks.scale_rig import (
@@ -27,6 +28,7 @@ from benchmarks.scale_rig import (
     RigOptions,
     http_client,
     load,
+    named_cpu_s,
     percentile,
     postgres_cpu_s,
     process_cpu_s,
@@ -60,7 +62,7 @@ async def _flood(r: Rig, runs: int, submitters: int) -> tuple[list[float], list[
             async with gate:
                 try:
                     code, elapsed, _ = await submit(client, r, r.keys[i % len(r.keys)], f"order {i}")
-                except httpx.HTTPError as exc:  # counted as an error, not the end of the benchmark
+                except (aiohttp.ClientError, TimeoutError) as exc:  # counted as an error, not the end of the benchmark
                     print(f"  submit {i}: {type(exc).__name__}: {exc}")
                     return 0, float("nan")
                 return code, elapsed
@@ -72,7 +74,7 @@ async def _flood(r: Rig, runs: int, submitters: int) -> tuple[list[float], list[
 async def throughput(r: Rig, runs: int, submitters: int) -> None:
     print(f"  before: {load()}")
     cpu = {"api": process_cpu_s(r.api.pid), "workers": r.workers_cpu_s(), "model": process_cpu_s(r.model.pid)}
-    pg = postgres_cpu_s()
+    pg, redis, own = postgres_cpu_s(), named_cpu_s("redis-server"), process_cpu_s(os.getpid())
     started = time.monotonic()
     latencies, codes = await _flood(r, runs, submitters)
     deadline = started + TIMEOUT_S
@@ -85,11 +87,18 @@ async def throughput(r: Rig, runs: int, submitters: int) -> None:
         "model": process_cpu_s(r.model.pid) - cpu["model"],
         "postgres": sum(v - pg.get(pid, 0.0) for pid, v in postgres_cpu_s().items()),
     }
+    cores = os.cpu_count() or 1
+    outside = {  # not Switchboard's, but on the same two cores
+        "load generator": process_cpu_s(os.getpid()) - own,
+        "redis": sum(v - redis.get(pid, 0.0) for pid, v in named_cpu_s("redis-server").items()),
+    }
     rows = await asyncio.to_thread(_runs_table, r.database_url)
     done = [row for row in rows if row[0] == "completed"]
     times = [updated - created for _, created, updated, _, _ in done]
     span = max(u for _, _, u, _, _ in done) - min(c for _, c, _, _, _ in done) if done else float("nan")
     steps = sum(row[3] for row in done)
+    created = [c for _, c, _, _, _ in rows]
+    intake = max(created) - min(created) if created else float("nan")
     errors = sum(code != 202 for code in codes) + (len(rows) - len(done))
     if errors:
         print(
@@ -97,7 +106,7 @@ async def throughput(r: Rig, runs: int, submitters: int) -> None:
         )
     print(
         f"  {len(done)}/{runs} completed in {span:.1f}s → {len(done) / span:.1f} runs/s; errors {errors}; "
-        f"wall {wall:.1f}s"
+        f"wall {wall:.1f}s; submitted over {intake:.1f}s"
     )
     print(
         f"  completion p50 {percentile(times, 50):.2f}s p95 {percentile(times, 95):.2f}s "
@@ -111,6 +120,11 @@ async def throughput(r: Rig, runs: int, submitters: int) -> None:
         f"  CPU: workers {cpu['workers']:.1f}s ({cpu['workers'] / max(steps, 1) * 1000:.2f} ms/step mean over "
         f"{steps} steps, model client included), api {cpu['api']:.1f}s, postgres {cpu['postgres']:.1f}s, "
         f"scripted model {cpu['model']:.1f}s → {sum(cpu.values()) * 1000 / max(len(done), 1):.0f} ms CPU per run"
+    )
+    print(
+        f"  CPU outside: load generator {outside['load generator']:.1f}s, redis {outside['redis']:.1f}s; "
+        f"all measured {sum(cpu.values()) + sum(outside.values()):.1f}s of {cores * wall:.1f}s "
+        f"(wall × {cores} cores)"
     )
     print(f"  after: {load()}")
 
