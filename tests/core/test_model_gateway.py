@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -302,3 +304,88 @@ async def test_an_unreachable_endpoint_is_model_unavailable() -> None:
 async def test_a_request_without_models_is_refused(make_gateway: MakeGateway) -> None:
     with pytest.raises(ModelError):
         await make_gateway().complete(ModelRequest(models=(), messages=[{"role": "user", "content": "hi"}]))
+
+
+GOOD = {"choices": [{"message": {"content": "fine"}}], "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
+
+
+@pytest.fixture
+def shaped_server() -> Iterator[tuple[str, dict[str, bytes]]]:
+    """A bare HTTP server answering each model with the body the test sets for it (200, JSON)."""
+    bodies: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = bodies.get(request["model"], json.dumps(GOOD).encode())
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", bodies
+    server.shutdown()
+    thread.join()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"choices": []},
+        {"choices": [{}]},
+        {"choices": [{"message": {"content": 5}}]},
+        {"choices": [{"message": {"content": None, "tool_calls": [{"id": "c1", "type": "function"}]}}]},
+        {"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": "many"}},
+        [1, 2],
+    ],
+    ids=[
+        "empty",
+        "no-choices",
+        "no-message",
+        "content-not-text",
+        "call-without-function",
+        "bad-usage",
+        "list",
+    ],
+)
+async def test_a_body_of_the_wrong_shape_falls_back(
+    shaped_server: tuple[str, dict[str, bytes]], body: object
+) -> None:
+    url, bodies = shaped_server
+    bodies["odd"] = json.dumps(body).encode()
+    gateway = OpenAIGateway(ModelSettings(base_url=url, timeout_s=5.0, max_retries=0))
+    try:
+        reply = await gateway.complete(ask("hello", "odd", "clean"))
+    finally:
+        await gateway.aclose()
+
+    assert (reply.model, reply.content) == ("clean", "fine")
+    assert reply.failures[0].startswith("odd: unusable response")
+
+
+async def test_tool_calls_and_usage_are_read_from_a_plain_body(
+    shaped_server: tuple[str, dict[str, bytes]],
+) -> None:
+    url, bodies = shaped_server
+    call = {"id": "c1", "type": "function", "function": {"name": "lookup", "arguments": '{"order_id": "5"}'}}
+    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    bodies["tools"] = json.dumps(
+        {"choices": [{"message": message}], "usage": {"prompt_tokens": 7, "completion_tokens": 2}}
+    ).encode()
+    gateway = OpenAIGateway(ModelSettings(base_url=url, timeout_s=5.0, max_retries=0))
+    try:
+        reply = await gateway.complete(ask("hello", "tools"))
+    finally:
+        await gateway.aclose()
+
+    assert [(c.id, c.name, c.arguments) for c in reply.tool_calls] == [("c1", "lookup", '{"order_id": "5"}')]
+    assert reply.usage == Usage(7, 2)
