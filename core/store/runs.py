@@ -292,7 +292,9 @@ class RunStore:
 def release_turn(conn: Connection, run: Run) -> str | None:
     """Give up the session's turn (if this run holds it) and name the next queued run."""
     params = {"b_session": run.session_id, "b_run": run.id}
-    conn.execute(sql.RELEASE_TURN, params)
+    released = conn.execute(sql.RELEASE_TURN, params).first()
+    if released is not None:
+        return released[0]
     return conn.execute(sql.NEXT_QUEUED, params).scalar_one_or_none()
 
 
@@ -311,3 +313,15 @@ def message_window(
     params = {"b_tenant": tenant_id, "b_session": session_id, "b_before": before_id, "b_limit": limit}
     rows = conn.execute(sql.WINDOW, params).all()
     return [_chat_message(r) for r in reversed(rows)]
+
+
+def opening_and_window(
+    conn: Connection, run: Run, limit: int
+) -> tuple[ChatMessage | None, list[ChatMessage]]:
+    """The run's opening message and up to `limit` messages of its session before it, oldest
+    first: `message_by_id` and `message_window` in one query."""
+    params = {"b_tenant": run.tenant_id, "b_session": run.session_id, "b_before": run.message_id}
+    rows = conn.execute(sql.OPENING_AND_WINDOW, params | {"b_limit": limit + 1}).all()
+    opening = _chat_message(rows[0]) if rows and rows[0].id == run.message_id else None
+    window = rows[1:] if opening is not None else rows[:limit]
+    return opening, [_chat_message(r) for r in reversed(window)]

@@ -102,13 +102,17 @@ CHECKPOINT = select(checkpoints.c.state).where(
     checkpoints.c.run_id == _p("b_run"), checkpoints.c.step == _p("b_step")
 )
 MESSAGE = select(messages).where(messages.c.tenant_id == _p("b_tenant"), messages.c.id == _p("b_id"))
+_SESSION_MESSAGES = (messages.c.tenant_id == _p("b_tenant"), messages.c.session_id == _p("b_session"))
 WINDOW = (
     select(messages)
-    .where(
-        messages.c.tenant_id == _p("b_tenant"),
-        messages.c.session_id == _p("b_session"),
-        messages.c.id < _p("b_before"),
-    )
+    .where(*_SESSION_MESSAGES, messages.c.id < _p("b_before"))
+    .order_by(messages.c.id.desc())
+    .limit(_p("b_limit", type_=Integer))
+)
+# A run's opening message and the window before it, newest first, in one trip (limit: window + 1).
+OPENING_AND_WINDOW = (
+    select(messages)
+    .where(*_SESSION_MESSAGES, messages.c.id <= _p("b_before"))
     .order_by(messages.c.id.desc())
     .limit(_p("b_limit", type_=Integer))
 )
@@ -127,16 +131,18 @@ CLAIM_TURN = (
     )
     .values(active_run_id=_p("b_run"))
 )
-RELEASE_TURN = (
-    update(sessions)
-    .where(sessions.c.id == _p("b_session"), sessions.c.active_run_id == _p("b_run"))
-    .values(active_run_id=None)
-)
 NEXT_QUEUED = (
     select(runs.c.id)
     .where(runs.c.session_id == _p("b_session"), runs.c.status == _QUEUED)
     .order_by(runs.c.id)
     .limit(1)
+)
+# Gives the turn up and names the next queued run in one trip; no row when the run did not hold it.
+RELEASE_TURN = (
+    update(sessions)
+    .where(sessions.c.id == _p("b_session"), sessions.c.active_run_id == _p("b_run"))
+    .values(active_run_id=None)
+    .returning(NEXT_QUEUED.scalar_subquery())
 )
 
 SESSION_ID = select(sessions.c.id).where(

@@ -30,7 +30,7 @@ from core.store.decisions import approval_from_row, question_from_row
 from core.store.policies import rule_from_row
 from core.store.records import Approval, ChatMessage, NewEvent, Question, Run, ToolInvocation
 from core.store.rows import append_events, numbered, run_from_row, update_run
-from core.store.runs import message_by_id, message_window, release_turn
+from core.store.runs import message_window, opening_and_window, release_turn
 from core.store.schema import approvals, questions, runs, tool_invocations
 from core.store.sql import insert_ignore
 
@@ -460,12 +460,16 @@ def _invocation(r: Any) -> ToolInvocation:
 
 
 def _inputs(conn: Connection, run: Run, history: int) -> StepInputs:
-    state = conn.execute(sql.CHECKPOINT, {"b_run": run.id, "b_step": run.step}).scalar_one_or_none()
-    opening = None if state is not None else message_by_id(conn, run.tenant_id, run.message_id)
-    if state is not None and state.get("pending"):  # a tool step: no history, but the gate's inputs
-        return StepInputs(dict(state), opening, [], _call_inputs(conn, run, state["pending"][0]))
+    # No step has committed before step 0, so there is no checkpoint to look for.
+    state = None
+    if run.step > 0:
+        state = conn.execute(sql.CHECKPOINT, {"b_run": run.id, "b_step": run.step}).scalar_one_or_none()
+    if state is None:
+        return StepInputs(None, *opening_and_window(conn, run, history))
+    if state.get("pending"):  # a tool step: no history, but the gate's inputs
+        return StepInputs(dict(state), None, [], _call_inputs(conn, run, state["pending"][0]))
     window = message_window(conn, run.tenant_id, run.session_id, before_id=run.message_id, limit=history)
-    return StepInputs(dict(state) if state is not None else None, opening, window)
+    return StepInputs(dict(state), None, window)
 
 
 def _call_inputs(conn: Connection, run: Run, call: dict[str, Any]) -> CallInputs:

@@ -11,6 +11,7 @@ from core.errors import StaleLease
 from core.lifecycle import RunStatus
 from core.store.context import ContextStore
 from core.store.records import NewEvent
+from core.store.runs import opening_and_window
 from core.store.steps import Lease, Refusal, StepOutcome
 from tests.conftest import TenantFixture
 from tests.core.store.test_runs import new_run
@@ -194,3 +195,16 @@ async def test_cancel_fences_out_the_running_worker(store: ContextStore, tenant:
     with pytest.raises(StaleLease):
         await store.steps.commit(lease, step())
     assert (await store.runs.get(tenant.id, run_id)).status is RunStatus.CANCELLED
+
+
+@pytest.mark.parametrize(("limit", "before"), [(1, ["m1"]), (2, ["m0", "m1"]), (5, ["m0", "m1"])])
+async def test_a_first_step_reads_its_own_message_and_a_window_before_it_only(
+    store: ContextStore, tenant: TenantFixture, limit: int, before: list[str]
+) -> None:
+    ids = [await submit(store, tenant, text=f"m{i}") for i in range(4)]  # one session, m3 after m2
+    run = await store.runs.get(tenant.id, ids[2])
+
+    opening, window = await store.db.run(lambda conn: opening_and_window(conn, run, limit))
+
+    assert opening is not None and opening.content == "m2"
+    assert [m.content for m in window] == before
