@@ -60,16 +60,27 @@ _COUNTS = text(
     " coalesce(sum(CASE WHEN tenant_id = :tenant AND user_id = :user THEN 1 ELSE 0 END), 0)"
     " FROM runs WHERE status IN ('queued', 'running')"
 )
-# Row locks that order starts (see the module's docstring). FOR NO KEY UPDATE conflicts with FOR
-# SHARE, not with the FOR KEY SHARE that inserts pointing at the row take. Always user, then
-# tenant, so two starts never wait on each other's locks in a cycle.
-_LOCKS = {
-    (table, exclusive): text(
-        f"SELECT id FROM {table} WHERE id = :id FOR {'NO KEY UPDATE' if exclusive else 'SHARE'}"
-    )
-    for table in ("users", "tenants")
-    for exclusive in (False, True)
-}
+# Row locks that order starts (see the module's docstring), taken in one statement. FOR NO KEY
+# UPDATE conflicts with FOR SHARE, not with the FOR KEY SHARE that inserts pointing at the row
+# take. Always user, then tenant (the join's row marks are locked in the order they are named),
+# so two starts never wait on each other's locks in a cycle. A side without a limit is not locked.
+_Mode = str | None  # "SHARE", "NO KEY UPDATE", or None
+_MODES: tuple[_Mode, ...] = (None, "SHARE", "NO KEY UPDATE")
+
+
+def _lock_sql(user: _Mode, tenant: _Mode) -> str | None:
+    if user and tenant:
+        return (
+            "SELECT 1 FROM users u, tenants t WHERE u.id = :user AND t.id = :tenant"
+            f" FOR {user} OF u FOR {tenant} OF t"
+        )
+    if user or tenant:
+        table, key = ("users", "user") if user else ("tenants", "tenant")
+        return f"SELECT 1 FROM {table} WHERE id = :{key} FOR {user or tenant}"
+    return None
+
+
+_LOCKS = {(u, t): text(q) for u in _MODES for t in _MODES if (q := _lock_sql(u, t)) is not None}
 _MAX_CONNECTIONS = text("SELECT current_setting('max_connections')::int")
 _RUNNING = text(
     "SELECT count(*), coalesce(sum(CASE WHEN user_id = :user THEN 1 ELSE 0 END), 0)"
@@ -127,8 +138,7 @@ class Admission:
             return None
         near_user = self._near(conn, user, limits.per_user)
         near_tenant = self._near(conn, tenant, limits.per_tenant)
-        self._lock(conn, "users", run.user_id, limits.per_user, near_user)
-        self._lock(conn, "tenants", run.tenant_id, limits.per_tenant, near_tenant)
+        self._lock(conn, run, _mode(limits.per_user, near_user), _mode(limits.per_tenant, near_tenant))
         tenant, user = self._running(conn, run)  # again, with the starts that went before counted
         # A share-mode start that now finds itself near a limit waits like a held one: its lock
         # would not keep others from overshooting with it.
@@ -155,9 +165,9 @@ class Admission:
         return int(tenant), int(user)
 
     @staticmethod
-    def _lock(conn: Connection, table: str, row_id: str, limit: int | None, exclusive: bool) -> None:
-        if limit is not None:
-            conn.execute(_LOCKS[table, exclusive], {"id": row_id})
+    def _lock(conn: Connection, run: Run, user: _Mode, tenant: _Mode) -> None:
+        if (statement := _LOCKS.get((user, tenant))) is not None:
+            conn.execute(statement, {"user": run.user_id, "tenant": run.tenant_id})
 
     def _near(self, conn: Connection, count: int, limit: int | None) -> bool:
         """Could starts in flight, unseen by this count, take it past the limit?"""
@@ -186,6 +196,13 @@ class Admission:
 def _behind(active: int, limit: int | None) -> int | None:
     """The place in line of one more run when `active` runs are already in, or None if it fits."""
     return None if limit is None or active < limit else active - limit + 1
+
+
+def _mode(limit: int | None, near: bool) -> _Mode:
+    """How a start locks the row of a limit: not at all without one, exclusively near it."""
+    if limit is None:
+        return None
+    return "NO KEY UPDATE" if near else "SHARE"
 
 
 def _under(count: int, limit: int | None) -> bool:
