@@ -60,9 +60,10 @@ async def _flood(r: Rig, runs: int, submitters: int) -> tuple[list[float], list[
 
         async def one(i: int) -> tuple[int, float]:
             async with gate:
+                # A failed submission is counted as an error, not the end of the benchmark.
                 try:
                     code, elapsed, _ = await submit(client, r, r.keys[i % len(r.keys)], f"order {i}")
-                except (aiohttp.ClientError, TimeoutError) as exc:  # counted as an error, not the end of the benchmark
+                except (aiohttp.ClientError, TimeoutError) as exc:
                     print(f"  submit {i}: {type(exc).__name__}: {exc}")
                     return 0, float("nan")
                 return code, elapsed

@@ -376,7 +376,7 @@ def _answer_from(body: bytes) -> _Answer:
         usage = completion.get("usage") or {}
         tokens = Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
     except (ValueError, LookupError, TypeError, AttributeError) as exc:
-        raise _AttemptFailed(f"unusable response: {type(exc).__name__}: {exc}"[:300], _Next.FALL_BACK) from exc
+        raise _classify(exc) from exc  # an unusable response, like any other the SDK could not read
     if content is not None and not isinstance(content, str):
         raise _AttemptFailed("unusable response: content is not text", _Next.FALL_BACK)
     return _Answer(content, calls, tokens)

@@ -121,7 +121,8 @@ def _listen(port: int) -> socket.socket:
 def _uvicorn_config(app: Starlette) -> uvicorn.Config:
     return uvicorn.Config(
         app,
-        http="auto",  # httptools and uvloop (uvicorn[standard]): half the CPU of h11 per call,
+        # httptools and uvloop when installed (uvicorn[standard]): half the CPU per call of h11 on asyncio
+        http="auto",
         ws="none",
         loop="auto",
         lifespan="off",

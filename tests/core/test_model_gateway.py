@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from core.errors import ModelError, ModelUnavailable
 from core.model.gateway import Backoff, OpenAIGateway
@@ -19,6 +18,7 @@ from core.model.pricing import PriceTable
 from core.scripted_model import ScriptedModelServer
 from core.settings import ModelSettings, Price
 from tests.core.conftest import WEATHER_TOOL
+from tests.fakes.served import ServedApp
 
 FAST_BACKOFF = Backoff(initial_s=0.01, max_s=0.05)
 MakeGateway = Callable[..., OpenAIGateway]
@@ -311,29 +311,20 @@ GOOD = {"choices": [{"message": {"content": "fine"}}], "usage": {"prompt_tokens"
 
 @pytest.fixture
 def shaped_server() -> Iterator[tuple[str, dict[str, bytes]]]:
-    """A bare HTTP server answering each model with the body the test sets for it (200, JSON)."""
+    """A bare HTTP stand-in answering each model with the body the test sets for it (200, JSON)."""
     bodies: dict[str, bytes] = {}
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            body = bodies.get(request["model"], json.dumps(GOOD).encode())
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    async def complete(request: web.Request) -> web.Response:
+        model = (await request.json())["model"]
+        body = bodies.get(model, json.dumps(GOOD).encode())
+        return web.Response(body=body, content_type="application/json")
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1", bodies
-    server.shutdown()
-    thread.join()
-    server.server_close()
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", complete)
+    served = ServedApp(app, "shaped-model")
+    served.start()
+    yield f"http://127.0.0.1:{served.port}/v1", bodies
+    served.stop()
 
 
 @pytest.mark.parametrize(
