@@ -36,6 +36,7 @@ from core.errors import Busy
 from core.lifecycle import RunStatus
 from core.store.database import Database
 from core.store.records import Principal, Run
+from core.store.schema import HELD_CONDITION, RUNNING_CONDITION
 from core.store.steps import Refusal
 
 log = logging.getLogger(__name__)
@@ -82,14 +83,15 @@ def _lock_sql(user: _Mode, tenant: _Mode) -> str | None:
 
 _LOCKS = {(u, t): text(q) for u in _MODES for t in _MODES if (q := _lock_sql(u, t)) is not None}
 _MAX_CONNECTIONS = text("SELECT current_setting('max_connections')::int")
+# Both read only their partial index's rows (`ix_runs_running`, `ix_runs_held`).
 _RUNNING = text(
     "SELECT count(*), coalesce(sum(CASE WHEN user_id = :user THEN 1 ELSE 0 END), 0)"
-    " FROM runs WHERE status = 'running' AND tenant_id = :tenant"
+    f" FROM runs WHERE {RUNNING_CONDITION} AND tenant_id = :tenant"
 )
 _HOLD = text("UPDATE runs SET lease_expires_at = :until WHERE id = :run")
 _HELD = text(
-    "SELECT id FROM runs WHERE status = 'queued' AND tenant_id = :tenant AND lease_owner IS NULL"
-    " AND lease_expires_at IS NOT NULL ORDER BY CASE WHEN user_id = :user THEN 0 ELSE 1 END, id LIMIT :count"
+    f"SELECT id FROM runs WHERE {HELD_CONDITION} AND tenant_id = :tenant"
+    " ORDER BY CASE WHEN user_id = :user THEN 0 ELSE 1 END, id LIMIT :count"
 )
 _WAKE = text(
     "UPDATE runs SET lease_expires_at = NULL WHERE id IN :ids AND status = 'queued' AND lease_owner IS NULL"

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -31,6 +32,12 @@ metadata = MetaData(
 )
 
 Id = String(40)
+
+# The conditions of the partial indexes on runs. Queries use them word for word: SQLite's
+# planner only takes a partial index whose terms all appear in the query.
+RUNNING_CONDITION = "status = 'running'"
+# A queued run that admission holds: no owner, and asleep until `lease_expires_at`.
+HELD_CONDITION = "status = 'queued' AND lease_owner IS NULL AND lease_expires_at IS NOT NULL"
 
 
 def _tenant() -> Column[str]:
@@ -138,6 +145,23 @@ runs = Table(
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("tenant_id", "idempotency_key", name="uq_runs_idempotency"),
     Index("ix_runs_due", "status", "lease_expires_at"),
+    # Admission (core/admission.py), on every start and every stop: a tenant's running runs, and
+    # the runs it holds asleep until a slot frees. Partial, so each holds only the few rows it is
+    # for: a full index led by tenant_id ties with the others led by it while the table has no
+    # statistics, and PostgreSQL then counted through every run the tenant ever had.
+    Index(
+        "ix_runs_running",
+        "tenant_id",
+        "user_id",
+        postgresql_where=text(RUNNING_CONDITION),
+        sqlite_where=text(RUNNING_CONDITION),
+    ),
+    Index(
+        "ix_runs_held",
+        "tenant_id",
+        postgresql_where=text(HELD_CONDITION),
+        sqlite_where=text(HELD_CONDITION),
+    ),
     Index("ix_runs_session", "session_id", "status"),
     Index("ix_runs_tenant", "tenant_id", "created_at"),
 )

@@ -4,11 +4,13 @@ holds a run until its user or tenant has room (on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
 
 import httpx
 import pytest
+from sqlalchemy import Connection, Engine, event, text
 
 from bots.support import bot as support_bot
 from channels.api.app import build_api
@@ -204,3 +206,97 @@ async def test_the_api_answers_429_with_retry_after_and_tells_the_place_in_line(
     assert third.headers["Retry-After"] == "9"
     assert third.json()["error"]["code"] == "busy"
     assert len(await store.runs.find(tenant.id)) == 2  # the refused one left nothing behind
+
+
+def _vacuum(engine: Engine) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM runs")
+
+
+def _explained(conn: Connection, statement: str, params: object) -> list[str]:
+    """How the database runs one statement: PostgreSQL's plan nodes, or SQLite's query plan."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    if conn.dialect.name == "postgresql":
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params)
+        nodes, found = [cursor.fetchone()[0][0]["Plan"]], []
+        while nodes:
+            node = nodes.pop()
+            nodes.extend(node.get("Plans", []))
+            found.append(
+                f"{node['Node Type']} read {node['Actual Rows'] + node.get('Rows Removed by Filter', 0)}"
+            )
+        return found
+    cursor.execute("EXPLAIN QUERY PLAN " + statement, params)
+    return [str(row[-1]) for row in cursor.fetchall()]
+
+
+def _plans(store: ContextStore, work: Callable[[Connection], object]) -> Awaitable[list[list[str]]]:
+    """The plans of the SELECTs on `runs` that `work` issues, run again under EXPLAIN."""
+    statements: list[tuple[str, object]] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and " runs " in f" {statement} ":
+            statements.append((statement, params))
+
+    def explain(conn: Connection) -> list[list[str]]:
+        event.listen(conn, "before_cursor_execute", capture)
+        try:
+            work(conn)
+        finally:
+            event.remove(conn, "before_cursor_execute", capture)
+        return [_explained(conn, s, p) for s, p in statements]
+
+    return store.db.run(explain)
+
+
+def _by_status(sqlite_step: str) -> bool:
+    """The step searches runs by status, or in an index of runs of one status."""
+    return any(way in sqlite_step for way in ("status=?", "ix_runs_running", "ix_runs_held"))
+
+
+def _rows_read(plan: list[str]) -> int:
+    return max(int(step.rsplit(" ", 1)[1]) for step in plan)
+
+
+async def test_counting_active_runs_does_not_read_the_finished_ones(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    """Admission counts a tenant's queued and running runs on every submission and start; its
+    queries must find them without reading every run the tenant has ever had."""
+    admission = Admission(store.db, replace(NO_LIMITS, per_user=5, per_tenant=50))
+    for i in range(300):
+        await submit(store, tenant.member, f"old{i}")
+    finish = text("UPDATE runs SET status = 'completed'")
+    await store.db.run(lambda conn: conn.execute(finish))
+    if store.db.engine.dialect.name == "postgresql":  # as autovacuum would: the old versions go
+        await asyncio.to_thread(_vacuum, store.db.engine)
+    run = await store.runs.get(tenant.id, await submit(store, tenant.member, "new"))
+
+    def exercise(conn: Connection) -> None:
+        admission.admit_in(conn, tenant.member)
+        admission.gate(conn, run, store.clock.now())
+        admission.released(conn, run)
+
+    plans = await _plans(store, exercise)
+    assert len(plans) >= 3  # the submission's count, the start's count, the held runs' lookup
+    for plan in plans:
+        if store.db.engine.dialect.name == "postgresql":
+            assert _rows_read(plan) < 10, plan
+        else:
+            assert all(_by_status(step) or "USING" not in step for step in plan), plan
+
+
+async def test_looking_for_held_runs_does_not_read_the_queue(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    """Every run that stops running looks for held runs to wake; the runs queued for a worker,
+    often thousands, are not held and must not be read to find the few that are."""
+    admission = Admission(store.db, replace(NO_LIMITS, per_user=5))
+    queued = [await submit(store, tenant.member, f"t{i}") for i in range(60)]
+    run = await store.runs.get(tenant.id, queued[0])
+    plans = await _plans(store, lambda conn: admission.released(conn, run))
+    assert len(plans) == 1
+    if store.db.engine.dialect.name == "postgresql":
+        assert _rows_read(plans[0]) < 10, plans[0]
+    else:  # without statistics SQLite may read the tenant's queued runs instead: not the finished ones
+        assert any(_by_status(step) for step in plans[0]), plans[0]
