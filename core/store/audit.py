@@ -35,6 +35,9 @@ class AuditQuery:
     limit: int = 200
 
 
+_INSERT = insert(audit_log)  # built once: every tool step writes an entry (see core.store.sql)
+
+
 def write_audit(
     conn: Connection,
     *,
@@ -48,16 +51,17 @@ def write_audit(
 ) -> None:
     """Append an audit entry inside the caller's transaction."""
     conn.execute(
-        insert(audit_log).values(
-            id=new_id("aud"),
-            tenant_id=tenant_id,
-            run_id=run_id,
-            actor_user_id=actor_user_id,
-            action=action,
-            tool=tool,
-            detail=detail or {},
-            created_at=now,
-        )
+        _INSERT,
+        {
+            "id": new_id("aud"),
+            "tenant_id": tenant_id,
+            "run_id": run_id,
+            "actor_user_id": actor_user_id,
+            "action": action,
+            "tool": tool,
+            "detail": detail or {},
+            "created_at": now,
+        },
     )
 
 
