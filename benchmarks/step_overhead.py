@@ -69,6 +69,10 @@ async def measure(kind: str, runs: int) -> None:
             print(f"[{kind}] step wall time:          {describe(step_ms)}")
             print(f"[{kind}] runtime overhead per step: {describe(overhead_ms)} (model call excluded)")
             print(f"[{kind}] runtime CPU per step:      {describe(cpu_ms)} (model call excluded)")
+            per_run = sum(cpu_ms) / runs
+            print(
+                f"[{kind}] runtime CPU per run:       mean {per_run:.2f} ms over {runs} runs (model calls excluded)"
+            )
             print(f"[{kind}] load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
 

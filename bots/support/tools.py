@@ -20,7 +20,7 @@ _refunds: dict[str, dict[str, Any]] = {}
 _lock = threading.Lock()
 
 
-@tool(risk=RiskLevel.READ, timeout_s=5.0)
+@tool(risk=RiskLevel.READ, timeout_s=5.0, idempotent=True)  # a plain read: safe to repeat
 def lookup_order(order_id: int) -> dict[str, Any]:
     """Look up an order's status, carrier, delivery estimate and total.
 

@@ -8,6 +8,12 @@ the key again on resume means an earlier worker got that far:
 - recorded, different arguments    → the run halts (idempotency conflict)
 - still `running`, idempotent tool → call again with the same key (the tool dedupes)
 - still `running`, any other tool  → outcome unknown: the run waits for a human to reconcile
+
+A read that declares itself idempotent records no intent: it has no side effect to guard, and
+a crash before the step's commit only means it is read again. Its invocation is recorded with its
+outcome in that commit: one transaction fewer per call, one of the five a model → read → model
+run took. This departs from DESIGN.md ("recorded as intent before it executes") on purpose, for
+such reads only; every other tool records its intent first.
 """
 
 from __future__ import annotations
@@ -28,9 +34,17 @@ from core.lifecycle import RunStatus
 from core.resilience.tools import GuardedTools
 from core.store.context import ContextStore
 from core.store.records import NewEvent, ToolInvocation
-from core.store.steps import AuditNote, CallInputs, InvocationUpdate, Lease, StepOutcome, StepStore
+from core.store.steps import (
+    AuditNote,
+    CallInputs,
+    InvocationUpdate,
+    Lease,
+    RecordedCall,
+    StepOutcome,
+    StepStore,
+)
 from core.tools.arguments import args_hash
-from core.tools.spec import ToolContext, ToolSpec
+from core.tools.spec import RiskLevel, ToolContext, ToolSpec
 
 
 class ToolStep:
@@ -72,8 +86,11 @@ class ToolStep:
             return cleared
         call = replace(call, args=cleared.args)  # exactly what was approved, never regenerated
         digest = args_hash(call.args)
-        self._failpoints.hit("before_intent")
         started = _event(EventType.TOOL_CALL_STARTED, call, ctx, attempt=1, args=call.args)
+        if spec.risk is RiskLevel.READ and spec.idempotent:
+            outcome = await self._execute(lease, spec, call, state, ctx)
+            return _recorded_at_commit(outcome, started, RecordedCall(call.name, call.args, digest))
+        self._failpoints.hit("before_intent")
         recorded = await self._steps.claim_invocation(lease, call.key, call.name, call.args, digest, started)
         if recorded is None:
             self._failpoints.hit("after_intent")
@@ -116,6 +133,15 @@ class ToolStep:
         invocation = InvocationUpdate(call.key, "succeeded", result=result)
         outcome = tool_resolved(state, tool_message(call.call_id, result), [event], invocation)
         return replace(outcome, audit=[_executed(call, "succeeded")])
+
+
+def _recorded_at_commit(outcome: StepOutcome, started: NewEvent, call: RecordedCall) -> StepOutcome:
+    assert outcome.invocation is not None, "an executed call has an outcome to record"
+    return replace(
+        outcome,
+        events=[started, *outcome.events],
+        invocation=replace(outcome.invocation, call=call),
+    )
 
 
 def _event(kind: EventType, call: PendingCall, ctx: StepContext, **extra: Any) -> NewEvent:

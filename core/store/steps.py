@@ -91,11 +91,23 @@ class Acquired:
 
 
 @dataclass(frozen=True)
+class RecordedCall:
+    """What the tool invocations ledger keeps of a call besides its outcome."""
+
+    tool: str
+    args: dict[str, Any]
+    args_hash: str
+
+
+@dataclass(frozen=True)
 class InvocationUpdate:
     key: str
     status: str  # succeeded | failed | unknown
     result: Any = None
     error: str | None = None
+    # Set for a call that recorded no intent before it ran (a read safe to repeat): the commit
+    # records the whole invocation, not just its outcome.
+    call: RecordedCall | None = None
 
 
 @dataclass(frozen=True)
@@ -244,23 +256,8 @@ class StepStore:
 
         def _tx(conn: Connection) -> Any:
             now = self._clock.now()
-            fresh = insert_ignore(
-                conn,
-                tool_invocations,
-                {
-                    "idempotency_key": key,
-                    "tenant_id": lease.run.tenant_id,
-                    "run_id": lease.run.id,
-                    "tool": tool,
-                    "args_hash": args_hash,
-                    "args": args,
-                    "status": "running",
-                    "attempts": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
-            if fresh:
+            intent = _invocation_row(lease.run, key, RecordedCall(tool, args, args_hash), "running", now)
+            if insert_ignore(conn, tool_invocations, intent):
                 self._touch(conn, lease, now, [event])
                 return None
             stmt = select(tool_invocations).where(
@@ -339,17 +336,7 @@ class StepStore:
                 },
             )
             if outcome.invocation is not None:
-                inv = outcome.invocation
-                conn.execute(
-                    sql.UPDATE_INVOCATION,
-                    {
-                        "b_key": inv.key,
-                        "b_status": inv.status,
-                        "b_result": inv.result,
-                        "b_error": inv.error,
-                        "b_now": now,
-                    },
-                )
+                _record_outcome(conn, run, outcome.invocation, now)
             if outcome.answer is not None:
                 conn.execute(
                     sql.INSERT_MESSAGE,
@@ -393,6 +380,38 @@ class StepStore:
             raise StaleLease(f"run {lease.run.id}: lease lost")
         run = run_from_row(row)
         append_events(conn, run, numbered(run, events, now), self._renderers)
+
+
+def _invocation_row(run: Run, key: str, call: RecordedCall, status: str, now: float) -> dict[str, Any]:
+    return {
+        "idempotency_key": key,
+        "tenant_id": run.tenant_id,
+        "run_id": run.id,
+        "tool": call.tool,
+        "args_hash": call.args_hash,
+        "args": call.args,
+        "status": status,
+        "attempts": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _record_outcome(conn: Connection, run: Run, inv: InvocationUpdate, now: float) -> None:
+    """The call's outcome on its intent's row; for a call without one, the whole row. A row is
+    there anyway when a worker recorded an intent before the tool was declared safe to repeat."""
+    if inv.call is not None:
+        row = _invocation_row(run, inv.key, inv.call, inv.status, now)
+        if insert_ignore(conn, tool_invocations, {**row, "result": inv.result, "error": inv.error}):
+            return
+    params = {
+        "b_key": inv.key,
+        "b_status": inv.status,
+        "b_result": inv.result,
+        "b_error": inv.error,
+        "b_now": now,
+    }
+    conn.execute(sql.UPDATE_INVOCATION, params)
 
 
 def _record_governance(conn: Connection, run: Run, outcome: StepOutcome, now: float) -> None:

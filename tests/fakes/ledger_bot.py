@@ -1,7 +1,8 @@
 """A bot whose tools record every effect in a ledger file, so tests can count side effects across
 worker processes that kill each other.
 
-`ship` honours idempotency keys (the "external system" dedupes); `charge` does not.
+`ship` honours idempotency keys (the "external system" dedupes); `charge` does not; `stock` only
+reads, and every read is written down too, to count how often it ran.
 """
 
 from __future__ import annotations
@@ -62,10 +63,21 @@ def charge(amount: int, ctx: ToolContext) -> dict[str, Any]:
     return {"charged": amount}
 
 
+@tool(risk=RiskLevel.READ, idempotent=True)
+def stock(item: str, ctx: ToolContext) -> dict[str, Any]:
+    """How many of an item are in stock (a read: safe to repeat).
+
+    Args:
+        item: Which item.
+    """
+    _append({"tool": "stock", "key": ctx.idempotency_key, "item": item, "t": time.time()}, dedupe=False)
+    return {"item": item, "in_stock": 3}
+
+
 bot = Bot(
     name="ledger",
     instructions="Ship a, charge 5, ship b, then say done.",
     model="ledger-model",
-    tools=(ship, charge),
+    tools=(ship, charge, stock),
     demo_script=Path(__file__).parent / "ledger_script.yaml",
 )

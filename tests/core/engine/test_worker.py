@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection, event
 
 from core.engine.worker import WorkerOptions
 from core.lifecycle import RunStatus
@@ -14,6 +15,7 @@ from core.model.port import Message
 from core.runtime import Submission
 from core.store.context import ContextStore
 from core.store.records import Principal
+from core.store.runs import NewRun
 from core.tools.arguments import args_hash
 from tests.conftest import TenantFixture
 from tests.core.engine.harness import engine
@@ -155,6 +157,69 @@ async def test_non_idempotent_intent_without_outcome_needs_reconciliation(
         run = await e.runtime.wait(tenant.member, run_id, 10, until=ENDED)
     assert run.status is RunStatus.NEEDS_RECONCILIATION
     assert [x["tool"] for x in read_ledger()] == ["ship"]  # the charge was not repeated
+
+
+def stock_policy(messages: list[Message]) -> Reply:
+    return Say("3 in stock") if last_tool_results(messages) else [Call("stock", {"item": "a"})]
+
+
+async def test_a_read_safe_to_repeat_is_recorded_with_its_outcome_in_its_commit(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    """A read that declares itself idempotent guards no side effect: it takes no intent
+    transaction before it runs. Its invocation is written once, with its result, in the same
+    transaction as the step's checkpoint; the events are those of any tool call."""
+    writes: list[tuple[int, str]] = []
+
+    def record(conn: Connection, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith(("INSERT", "UPDATE")):
+            writes.append((id(conn.get_transaction()), " ".join(statement.split()[:3])))
+
+    event.listen(store.db.engine, "before_cursor_execute", record)
+    try:
+        async with engine(store, FunctionModel(stock_policy)) as e:
+            run_id = await submit(e, tenant.member)
+            run = await e.runtime.wait(tenant.member, run_id, 10, until=ENDED)
+    finally:
+        event.remove(store.db.engine, "before_cursor_execute", record)
+    assert run.status is RunStatus.COMPLETED and run.answer == "3 in stock"
+    inv = await store.steps.invocation(tenant.id, f"{run_id}:1:0")
+    assert inv is not None and (inv.status, inv.result, inv.attempts) == (
+        "succeeded",
+        {"item": "a", "in_stock": 3},
+        1,
+    )
+    assert inv.args_hash == args_hash({"item": "a"})
+    on_invocations = [(tx, what) for tx, what in writes if "tool_invocations" in what]
+    assert [what for _, what in on_invocations] == ["INSERT INTO tool_invocations"]
+    assert (on_invocations[0][0], "INSERT INTO checkpoints") in writes
+    types = [ev.type for ev in await store.runs.events(tenant.id, run_id)]
+    assert types[types.index("ToolCallProposed") :][:3] == [
+        "ToolCallProposed",
+        "ToolCallStarted",
+        "ToolCallSucceeded",
+    ]
+    assert [x["tool"] for x in read_ledger()] == ["stock"]
+
+
+async def test_a_read_whose_intent_an_earlier_worker_recorded_completes(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    """An intent left by a worker that died while the tool still took one (it was not yet
+    declared safe to repeat): the read runs again, and its commit records the outcome on that row."""
+    async with engine(store, FunctionModel(stock_policy)) as e:
+        submitted = await store.runs.submit(
+            NewRun(tenant.id, tenant.member.user_id, "api", "t", "ledger", "go")
+        )
+        assert submitted.run is not None
+        run_id = submitted.run.id
+        await record_invocation(store, tenant.id, run_id, f"{run_id}:1:0", "stock", {"item": "a"})
+        await e.queue.enqueue(run_id)
+        run = await e.runtime.wait(tenant.member, run_id, 10, until=ENDED)
+    assert run.status is RunStatus.COMPLETED and run.answer == "3 in stock"
+    inv = await store.steps.invocation(tenant.id, f"{run_id}:1:0")
+    assert inv is not None and (inv.status, inv.result) == ("succeeded", {"item": "a", "in_stock": 3})
+    assert len(read_ledger()) == 1
 
 
 async def test_same_key_different_arguments_halts_the_run(store: ContextStore, tenant: TenantFixture) -> None:
