@@ -355,7 +355,9 @@ class StepStore:
             if keep:
                 kept = Lease(run=run, owner=lease.owner, fence=lease.fence, expires_at=params["b_expires"])
                 pending = outcome.state.get("pending")
-                call = _call_inputs(conn, run, pending[0]) if pending else None
+                # Its first pending call became first in this very step (proposed by the model, or
+                # next after the call this step resolved): the gate has not seen it yet.
+                call = _call_inputs(conn, run, pending[0], gated=False) if pending else None
                 return Committed(run=run, next_in_session=None, kept=kept, call=call)
             if outcome.status in ACTIVE:
                 return Committed(run=run, next_in_session=None)
@@ -491,9 +493,14 @@ def _inputs(conn: Connection, run: Run, history: int) -> StepInputs:
     return StepInputs(dict(state), None, window)
 
 
-def _call_inputs(conn: Connection, run: Run, call: dict[str, Any]) -> CallInputs:
-    """`call` is the checkpoint's first pending call (`core.engine.state.PendingCall` as JSON)."""
+def _call_inputs(conn: Connection, run: Run, call: dict[str, Any], *, gated: bool = True) -> CallInputs:
+    """`call` is the checkpoint's first pending call (`core.engine.state.PendingCall` as JSON).
+
+    `gated=False`: the gate has not seen the call yet, so it has asked for no approval or answer
+    that could be found (only the gate creates them, each in the commit that parks the run)."""
     rules = conn.execute(sql.RULES, {"b_tenant": run.tenant_id, "b_tool": call["name"]}).all()
+    if not gated:
+        return CallInputs(rules=[rule_from_row(r) for r in rules], approval=None, question=None)
     found = {"b_run": run.id, "b_key": call["key"]}
     approval = conn.execute(sql.APPROVAL_FOR_CALL, found).first()
     # Only the built-in ask_user asks questions; other calls need not look.

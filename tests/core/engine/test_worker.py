@@ -159,6 +159,25 @@ async def test_non_idempotent_intent_without_outcome_needs_reconciliation(
     assert [x["tool"] for x in read_ledger()] == ["ship"]  # the charge was not repeated
 
 
+async def test_calls_proposed_together_are_each_approved_in_turn(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    """The second call becomes first in the commit that resolves the first one, under the same
+    lease: it must still be gated, and asks for its own approval."""
+
+    def policy(messages: list[Message]) -> Reply:
+        results = last_tool_results(messages)
+        return Say("both shipped") if results else [Call("ship", {"item": "a"}), Call("ship", {"item": "b"})]
+
+    async with engine(store, FunctionModel(policy), approve=tenant.id) as e:
+        run_id = await submit(e, tenant.member)
+        run = await e.runtime.wait(tenant.member, run_id, 10, until=ENDED)
+    assert run.status is RunStatus.COMPLETED and run.answer == "both shipped"
+    approvals = await store.decisions.approvals(tenant.id, status=None, run_id=run_id)
+    assert sorted(a.call_key for a in approvals) == [f"{run_id}:1:0", f"{run_id}:1:1"]
+    assert [x["item"] for x in read_ledger()] == ["a", "b"]
+
+
 def stock_policy(messages: list[Message]) -> Reply:
     return Say("3 in stock") if last_tool_results(messages) else [Call("stock", {"item": "a"})]
 
