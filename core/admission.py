@@ -83,7 +83,7 @@ def _lock_sql(user: _Mode, tenant: _Mode) -> str | None:
 
 _LOCKS = {(u, t): text(q) for u in _MODES for t in _MODES if (q := _lock_sql(u, t)) is not None}
 _MAX_CONNECTIONS = text("SELECT current_setting('max_connections')::int")
-# Both read only their partial index's rows (`ix_runs_running`, `ix_runs_held`).
+# `_RUNNING` and `_HELD` read only their partial indexes' rows (`ix_runs_running`, `ix_runs_held`).
 _RUNNING = text(
     "SELECT count(*), coalesce(sum(CASE WHEN user_id = :user THEN 1 ELSE 0 END), 0)"
     f" FROM runs WHERE {RUNNING_CONDITION} AND tenant_id = :tenant"

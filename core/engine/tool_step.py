@@ -85,17 +85,17 @@ class ToolStep:
         if not isinstance(cleared, Cleared):
             return cleared
         call = replace(call, args=cleared.args)  # exactly what was approved, never regenerated
-        digest = args_hash(call.args)
+        what = RecordedCall(call.name, call.args, args_hash(call.args))
         started = _event(EventType.TOOL_CALL_STARTED, call, ctx, attempt=1, args=call.args)
         if spec.risk is RiskLevel.READ and spec.idempotent:
             outcome = await self._execute(lease, spec, call, state, ctx)
-            return _recorded_at_commit(outcome, started, RecordedCall(call.name, call.args, digest))
+            return _recorded_at_commit(outcome, started, what)
         self._failpoints.hit("before_intent")
-        recorded = await self._steps.claim_invocation(lease, call.key, call.name, call.args, digest, started)
+        recorded = await self._steps.claim_invocation(lease, call.key, what, started)
         if recorded is None:
             self._failpoints.hit("after_intent")
             return await self._execute(lease, spec, call, state, ctx)
-        if recorded.args_hash != digest:
+        if recorded.args_hash != what.args_hash:
             reason = f"idempotency key {call.key} was recorded with different arguments for {recorded.tool}"
             return failed(state, "idempotency_conflict", reason)
         if recorded.status in ("succeeded", "failed"):

@@ -249,14 +249,14 @@ class StepStore:
         return _invocation(r) if r else None
 
     async def claim_invocation(
-        self, lease: Lease, key: str, tool: str, args: dict[str, Any], args_hash: str, event: NewEvent
+        self, lease: Lease, key: str, call: RecordedCall, event: NewEvent
     ) -> ToolInvocation | None:
         """Record the intent to call a tool, before calling it. Returns None when the intent is
         new; otherwise the invocation an earlier attempt recorded under this key, untouched."""
 
         def _tx(conn: Connection) -> Any:
             now = self._clock.now()
-            intent = _invocation_row(lease.run, key, RecordedCall(tool, args, args_hash), "running", now)
+            intent = _invocation_row(lease.run, key, call, "running", now)
             if insert_ignore(conn, tool_invocations, intent):
                 self._touch(conn, lease, now, [event])
                 return None
@@ -498,15 +498,16 @@ def _call_inputs(conn: Connection, run: Run, call: dict[str, Any], *, gated: boo
 
     `gated=False`: the gate has not seen the call yet, so it has asked for no approval or answer
     that could be found (only the gate creates them, each in the commit that parks the run)."""
-    rules = conn.execute(sql.RULES, {"b_tenant": run.tenant_id, "b_tool": call["name"]}).all()
+    found = conn.execute(sql.RULES, {"b_tenant": run.tenant_id, "b_tool": call["name"]}).all()
+    rules = [rule_from_row(r) for r in found]
     if not gated:
-        return CallInputs(rules=[rule_from_row(r) for r in rules], approval=None, question=None)
-    found = {"b_run": run.id, "b_key": call["key"]}
-    approval = conn.execute(sql.APPROVAL_FOR_CALL, found).first()
+        return CallInputs(rules=rules, approval=None, question=None)
+    keyed = {"b_run": run.id, "b_key": call["key"]}
+    approval = conn.execute(sql.APPROVAL_FOR_CALL, keyed).first()
     # Only the built-in ask_user asks questions; other calls need not look.
-    question = conn.execute(sql.QUESTION_FOR_CALL, found).first() if call["name"] == ASK_USER else None
+    question = conn.execute(sql.QUESTION_FOR_CALL, keyed).first() if call["name"] == ASK_USER else None
     return CallInputs(
-        rules=[rule_from_row(r) for r in rules],
+        rules=rules,
         approval=approval_from_row(approval) if approval else None,
         question=question_from_row(question) if question else None,
     )

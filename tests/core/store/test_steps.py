@@ -12,7 +12,7 @@ from core.lifecycle import RunStatus
 from core.store.context import ContextStore
 from core.store.records import NewEvent
 from core.store.runs import opening_and_window
-from core.store.steps import Lease, Refusal, StepOutcome
+from core.store.steps import Lease, RecordedCall, Refusal, StepOutcome
 from tests.conftest import TenantFixture
 from tests.core.store.test_runs import new_run
 
@@ -136,7 +136,7 @@ async def test_zombie_with_expired_lease_cannot_commit(store: ContextStore, tena
     with pytest.raises(StaleLease):
         await store.steps.commit(zombie, step())
     with pytest.raises(StaleLease):
-        await store.steps.claim_invocation(zombie, "k", "t", {}, "h", NewEvent("X"))
+        await store.steps.claim_invocation(zombie, "k", RecordedCall("t", {}, "h"), NewEvent("X"))
     assert await store.steps.invocation(tenant.id, "k") is None
     assert not await store.steps.heartbeat(zombie, 10)
     committed = await store.steps.commit(live, step())
