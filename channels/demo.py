@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.errors import Unauthorized
+from core.errors import NotFound, Unauthorized
 from core.store.context import ContextStore
 from core.store.records import Principal, Role
 from core.store.schedule_records import Schedule
@@ -26,13 +26,28 @@ class DemoKeys:
 
 
 async def ensure_demo_tenant(store: ContextStore) -> DemoKeys:
+    """Each piece is made only if it is missing: a `demo` tenant created by hand before (with
+    `switchboard keys --tenant demo`, say) is completed rather than failing start-up."""
     if not await store.directory.tenant_exists(DEMO_TENANT):
         await store.directory.create_tenant("Demo shop", tenant_id=DEMO_TENANT)
-        customer = await store.directory.create_user(DEMO_TENANT, "alice", Role.MEMBER, user_id="demo-alice")
-        admin = await store.directory.create_user(DEMO_TENANT, "admin", Role.ADMIN, user_id="demo-admin")
-        await store.directory.create_api_key(DEMO_TENANT, customer.id, "demo customer", key=CUSTOMER_KEY)
-        await store.directory.create_api_key(DEMO_TENANT, admin.id, "demo admin", key=ADMIN_KEY)
+    for user_id, name, role, key in _DEMO_PEOPLE:
+        await _ensure_user(store, user_id, name, role)
+        if await demo_principal(store, key) is None:
+            await store.directory.create_api_key(DEMO_TENANT, user_id, f"demo {name}", key=key)
     return DemoKeys()
+
+
+_DEMO_PEOPLE = (
+    ("demo-alice", "alice", Role.MEMBER, CUSTOMER_KEY),
+    ("demo-admin", "admin", Role.ADMIN, ADMIN_KEY),
+)
+
+
+async def _ensure_user(store: ContextStore, user_id: str, name: str, role: Role) -> None:
+    try:
+        await store.directory.get_user(DEMO_TENANT, user_id)
+    except NotFound:
+        await store.directory.create_user(DEMO_TENANT, name, role, user_id=user_id)
 
 
 async def ensure_demo_alerts(store: ContextStore, channel: str) -> Schedule:
