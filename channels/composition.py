@@ -13,7 +13,7 @@ from channels.slack import SlackChannel, slack_renderer
 from channels.slack.alerts import SlackNoticeRenderer
 from channels.teams import TeamsChannel, teams_renderer
 from channels.teams.alerts import TeamsNoticeRenderer
-from core.bots import BotRegistry
+from core.bots import DEMO_MODEL, BotRegistry
 from core.engine.failpoints import Failpoints
 from core.engine.gate import GateOptions
 from core.engine.notifier import RunNotifier
@@ -121,6 +121,16 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
         demo_model = ScriptedModelServer(demo_script(bots)).start()
         model_settings = model_settings.model_copy(update={"base_url": demo_model.base_url})
         log.info("no model configured: using the offline demo model at %s", demo_model.base_url)
+    else:
+        bots = bots.with_models(model_settings.name, model_settings.bots)
+        for bot in bots:
+            if bot.model == DEMO_MODEL:
+                log.warning(
+                    "bot %s asks %s for the offline demo's model name; set SWITCHBOARD_MODEL__NAME "
+                    "(or serve --model) to the endpoint's model",
+                    bot.name,
+                    model_settings.base_url,
+                )
     gateway = OpenAIGateway(model_settings, guards=scale.model_guards(settings))
     notifier = RunNotifier()
     engine = settings.engine

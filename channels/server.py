@@ -58,8 +58,10 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(routes=list(fixed), lifespan=lifespan)
 
 
-def serve(host: str | None = None, port: int | None = None) -> int:
+def serve(host: str | None = None, port: int | None = None, *, model: str | None = None) -> int:
     settings = Settings()
+    if model:
+        settings.model.name = model
     configure_logging()
     host = host or settings.api.host
     port = port or settings.api.port

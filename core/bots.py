@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from core.errors import UnknownBot
@@ -14,12 +14,14 @@ from core.governance.tiers import Tier, check_bot_tier
 from core.tools.registry import ToolRegistry
 from core.tools.spec import ToolSpec
 
+DEMO_MODEL = "switchboard-demo"  # the offline demo model's name; a real endpoint needs its own
+
 
 @dataclass(frozen=True)
 class Bot:
     name: str
     instructions: str
-    model: str = "switchboard-demo"
+    model: str = DEMO_MODEL
     fallback_models: tuple[str, ...] = ()
     tools: tuple[ToolSpec, ...] = ()
     description: str = ""
@@ -66,6 +68,21 @@ class BotRegistry:
                 raise TypeError(f"{path} is not a Bot")
             bots.append(bot)
         return cls(bots)
+
+    def with_models(self, default: str | None, per_bot: Mapping[str, str]) -> BotRegistry:
+        """The same bots answering on the models chosen in settings: `per_bot` wins over `default`,
+        which wins over what a bot declares. Fallback models stay as declared."""
+        unknown = sorted(set(per_bot) - set(self._bots))
+        if unknown:
+            raise ValueError(
+                f"a model is set for {', '.join(map(repr, unknown))}, which is not a bot; "
+                f"known: {', '.join(sorted(self._bots))}"
+            )
+        chosen = []
+        for bot in self:
+            model = per_bot.get(bot.name, default)
+            chosen.append(replace(bot, model=model) if model else bot)
+        return BotRegistry(chosen)
 
     def get(self, name: str) -> Bot:
         try:

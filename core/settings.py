@@ -18,6 +18,10 @@ class Price(BaseModel):
 
 class ModelSettings(BaseModel):
     base_url: str | None = None
+    # The model every bot uses on a configured endpoint (SWITCHBOARD_MODEL__NAME), and per-bot
+    # overrides (SWITCHBOARD_MODEL__BOTS='{"ops": "gpt-4o"}'). The offline demo ignores both.
+    name: str | None = None
+    bots: dict[str, str] = Field(default_factory=dict)
     api_key: SecretStr | None = None
     timeout_s: float = 60.0
     max_retries: int = 3

@@ -20,7 +20,6 @@ bot = Bot(
         "asks for something to happen regularly, propose it with create_schedule (a cron "
         "expression in their time zone, and the channel or person to post to); they approve it."
     ),
-    model="switchboard-demo",
     tools=tools,
     digest_context=("activity", "alerts"),
     demo_script=Path(__file__).parent / "demo_script.yaml",

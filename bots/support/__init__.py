@@ -13,7 +13,6 @@ bot = Bot(
         "answering questions about them. Use refund_order only for an order you have looked up, "
         "never for more than the order's total. Be brief and friendly."
     ),
-    model="switchboard-demo",
     tools=(lookup_order, refund_order),
     demo_script=Path(__file__).parent / "demo_script.yaml",
 )

@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the HTTP service with an in-process worker")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--model", default=None, help="the model every bot uses (SWITCHBOARD_MODEL__NAME)")
     serve.set_defaults(handler=None)
 
     sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(
@@ -118,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from channels.server import serve
 
-        return serve(args.host, args.port)
+        return serve(args.host, args.port, model=args.model)
     if args.command == "worker":
         from channels.cli.worker import worker
 
