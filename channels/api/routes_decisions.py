@@ -1,6 +1,11 @@
 """The decision endpoints: approve or deny a tool call, answer a question, reconcile a side effect
 whose outcome is unknown, and read the audit log. Each handler authenticates, translates HTTP
-into one `Runtime` call, and renders the result; the desk in core decides who may do what."""
+into one `Runtime` call, and renders the result; the desk in core decides who may do what.
+
+A decision finds its item through the same scoped lookup as a read, before the desk sees it: what
+a caller may not see (a colleague's approval, question or run) is a 404 whatever the verb, the
+answer an unknown id gets, so ids cannot be probed by acting on them. What they may see but not
+decide (their own admin-tier request, a user-tier call for an admin) is the desk's 403."""
 
 from __future__ import annotations
 
@@ -25,11 +30,10 @@ from channels.api.schemas import (
     audit_entry_view,
     question_view,
 )
-from core.errors import NotFound
 from core.governance.desk import refusal
 from core.runtime import Runtime
 from core.store.audit import AuditQuery
-from core.store.records import Approval, Principal, Question
+from core.store.records import Approval, Principal
 
 
 class DecisionEndpoints:
@@ -59,6 +63,7 @@ class DecisionEndpoints:
         if request.method == "GET":
             return json_response(self._approval(who, await self._runtime.approval(who, approval_id)))
         body = await read_json(request, DecisionBody, self._max_body_bytes)
+        await self._runtime.approval(who, approval_id)
         decided = await self._runtime.decide(
             who, approval_id, approve=body.decision == "approve", reason=body.reason
         )
@@ -68,15 +73,16 @@ class DecisionEndpoints:
         who = await self._who(request)
         question_id = request.path_params["question_id"]
         if request.method == "GET":
-            return json_response(question_view(_visible(who, await self._runtime.question(who, question_id))))
+            return json_response(question_view(await self._runtime.question(who, question_id)))
         body = await read_json(request, AnswerBody, self._max_body_bytes)
+        await self._runtime.question(who, question_id)
         return json_response(question_view(await self._runtime.answer(who, question_id, body.answer)))
 
     async def reconcile(self, request: Request) -> Response:
         who = await self._who(request)
         run_id = request.path_params["run_id"]
         body = await read_json(request, ReconcileBody, self._max_body_bytes)
-        await self._runtime.run(who, run_id)  # someone else's run is a 404, whoever asks
+        await self._runtime.run(who, run_id)
         run = await self._runtime.reconcile(who, run_id, body.decision, body.note)
         return json_response(await full_run_view(self._runtime, request, run))
 
@@ -104,10 +110,3 @@ class DecisionEndpoints:
         open_ = approval.status == "pending" and approval.expires_at > self._runtime.store.clock.now()
         return approval_view(approval, may_decide=open_ and refusal(who, approval, approve=True) is None)
 
-
-def _visible(who: Principal, question: Question) -> Question:
-    """A member sees only the questions asked of them, as with runs and approvals.
-    (`Runtime.question` scopes by tenant only.)"""
-    if not who.is_admin and question.asked_of != who.user_id:
-        raise NotFound(f"no question {question.id}")
-    return question

@@ -205,7 +205,11 @@ async def test_the_requester_approves_a_user_tier_call_and_the_run_completes(des
     run = await desk.parked(k := desk.keys.member, "ledger", "ship it")
     approval_id = run["pending"]["id"]
 
+    # A colleague cannot see it, so deciding it is a 404 too: ids cannot be probed by deciding.
     refused = await desk.post(desk.keys.other_member, f"/v1/approvals/{approval_id}", {"decision": "approve"})
+    assert_error(refused, 404, "not_found")
+    # An admin sees it but may not decide a user-tier call.
+    refused = await desk.post(desk.keys.admin, f"/v1/approvals/{approval_id}", {"decision": "approve"})
     assert "Only the person who asked" in assert_error(refused, 403, "forbidden")
     assert (await desk.get(k, f"/v1/approvals/{approval_id}"))["status"] == "pending"
     assert (await desk.get(k, f"/v1/runs/{run['id']}"))["status"] == "waiting_approval"
@@ -234,8 +238,7 @@ async def test_an_admin_tier_call_needs_another_admin(desk: Desk) -> None:
     approval_id = run["pending"]["id"]
     path = f"/v1/approvals/{approval_id}"
 
-    by_member = await desk.post(k.member, path, {"decision": "approve"})
-    assert "Only an admin" in assert_error(by_member, 403, "forbidden")
+    assert_error(await desk.post(k.member, path, {"decision": "approve"}), 404, "not_found")  # not theirs
     by_requester = await desk.post(k.admin, path, {"decision": "approve"})
     assert "your own request" in assert_error(by_requester, 403, "forbidden")
     assert (await desk.get(k.admin, path))["status"] == "pending"
@@ -310,8 +313,9 @@ async def test_questions_are_answered_by_the_person_asked(desk: Desk) -> None:
     assert (await desk.get(k.admin, path))["id"] == question["id"]
     assert_error(await desk.client.get(path, headers=auth(k.other_member)), 404, "not_found")
 
+    assert_error(await desk.post(k.other_member, path, {"answer": "1"}), 404, "not_found")
     assert "Only the person" in assert_error(
-        await desk.post(k.other_member, path, {"answer": "1"}), 403, "forbidden"
+        await desk.post(k.admin, path, {"answer": "1"}), 403, "forbidden"
     )
     assert "defective" in assert_error(
         await desk.post(k.member, path, {"answer": "maybe"}), 422, "invalid_input"
@@ -369,7 +373,7 @@ async def test_only_an_admin_reconciles_and_the_run_continues(desk: Desk) -> Non
 async def test_the_audit_log_is_for_admins(desk: Desk) -> None:
     k = desk.keys
     run = await desk.parked(k.member, "ledger", "ship it")
-    await desk.post(k.other_member, f"/v1/approvals/{run['pending']['id']}", {"decision": "approve"})
+    await desk.post(k.admin, f"/v1/approvals/{run['pending']['id']}", {"decision": "approve"})
     await desk.post(k.member, f"/v1/approvals/{run['pending']['id']}", {"decision": "approve"})
     await desk.run(k.member, run["id"])
     other = await desk.submit(k.member, "support", "hello")
@@ -387,7 +391,7 @@ async def test_the_audit_log_is_for_admins(desk: Desk) -> None:
         e["run_id"] == run["id"] and e["tool"] == "ship" and e["created_at"].endswith("Z") for e in entries
     )
     refused = entries[2]
-    assert refused["actor_user_id"] == desk.tenant.other_member.user_id and "Only the person" in str(
+    assert refused["actor_user_id"] == desk.tenant.admin.user_id and "Only the person" in str(
         refused["detail"]
     )
     assert entries[3]["actor_user_id"] == desk.tenant.member.user_id and entries[3]["detail"]["args"] == {
@@ -397,7 +401,7 @@ async def test_the_audit_log_is_for_admins(desk: Desk) -> None:
     async def actions(query: str) -> list[str]:
         return [e["action"] for e in (await desk.get(k.admin, f"/v1/audit?{query}"))["entries"]]
 
-    assert await actions(f"user_id={desk.tenant.other_member.user_id}") == ["approval.refused"]
+    assert await actions(f"user_id={desk.tenant.admin.user_id}") == ["approval.refused"]
     assert await actions("tool=ship&limit=2") == ["approval.approved", "tool.executed"]  # the newest two
     assert len(await actions("since=0")) == len(await actions("")) >= 5
     assert await actions("since=2999-01-01T00:00:00Z") == []
@@ -411,6 +415,62 @@ async def test_the_audit_log_is_for_admins(desk: Desk) -> None:
 
 
 # --- isolation -------------------------------------------------------------------------------
+
+
+async def test_a_colleagues_items_answer_every_verb_as_unknown_ids_do(desk: Desk) -> None:
+    """Whatever a member may not see, they may not probe by acting on it either: a colleague's
+    approval, question or run gives the very answer an id that does not exist gives."""
+    k = desk.keys
+    shipping = await desk.parked(k.member, "ledger", "ship it")
+    asking = await desk.parked(k.member, "support", "ask me")
+    poking = await desk.parked(k.member, "probe", "poke it")
+    theirs = {
+        "approval": f"/v1/approvals/{shipping['pending']['id']}",
+        "question": f"/v1/questions/{asking['pending']['id']}",
+        "run": f"/v1/runs/{poking['id']}",
+    }
+    unknown = {
+        "approval": "/v1/approvals/apr_nope",
+        "question": "/v1/questions/qst_nope",
+        "run": "/v1/runs/run_nope",
+    }
+    verbs = [
+        ("approval", "", {"decision": "approve"}),
+        ("approval", "", {"decision": "deny", "reason": "no"}),
+        ("question", "", {"answer": "1"}),
+        ("run", "/reconcile", {"decision": "done"}),
+        ("run", "/cancel", None),
+        ("run", "/resume", None),
+    ]
+    for kind, suffix, body in verbs:
+        for paths in (theirs, unknown):
+            response = await desk.client.post(paths[kind] + suffix, json=body, headers=auth(k.other_member))
+            assert_error(response, 404, "not_found")
+        assert_error(await desk.client.get(theirs[kind], headers=auth(k.other_member)), 404, "not_found")
+
+    for run, status in (
+        (shipping, "waiting_approval"),
+        (asking, "waiting_input"),
+        (poking, "needs_reconciliation"),
+    ):
+        assert (await desk.get(k.member, f"/v1/runs/{run['id']}"))["status"] == status
+
+
+async def test_a_member_sees_their_admin_tier_request_and_may_withdraw_it_but_not_approve_it(
+    desk: Desk,
+) -> None:
+    k = desk.keys
+    run = await desk.parked(k.member, "support", "please refund order 42")
+    path = f"/v1/approvals/{run['pending']['id']}"
+    seen = await desk.get(k.member, path)
+    assert seen["tier"] == "admin" and seen["may_decide"] is False
+
+    assert "Only an admin" in assert_error(
+        await desk.post(k.member, path, {"decision": "approve"}), 403, "forbidden"
+    )
+    assert_error(await desk.post(k.other_member, path, {"decision": "approve"}), 404, "not_found")
+    withdrawn = await desk.post(k.member, path, {"decision": "deny", "reason": "never mind"})
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "denied"
 
 
 async def test_another_tenant_gets_404_on_every_decision_route(desk: Desk) -> None:
