@@ -15,9 +15,11 @@ from channels.teams.proactive import check_target as check_teams_target
 from core.engine.worker import worker_name
 from core.errors import InvalidInput
 from core.runtime import Runtime
-from core.schedules import ScheduleBook
+from core.schedules import KindRules, ScheduleBook
 from core.settings import SchedulerSettings
 from core.store.context import ContextStore
+from scheduler.anomaly.handler import KIND as ANOMALY
+from scheduler.anomaly.spec import CheckSpec
 from scheduler.digest import DigestHandler, DigestOptions, ThreadKeys
 from scheduler.ports import DigestSource, FireHandler
 from scheduler.runner import Scheduler, SchedulerOptions
@@ -53,14 +55,21 @@ class SurfaceTargets:
         return discord.check_target(target) if surface == discord.SURFACE else target
 
 
+def kind_rules() -> KindRules:
+    """What each kind needs of a schedule's params, checked at creation (an anomaly check's
+    detector and bounds), so a check that could never run is refused rather than failing later."""
+    return {ANOMALY: CheckSpec.parse}
+
+
 def schedule_book(runtime: Runtime) -> ScheduleBook:
-    """Schedule management for the API and the CLI: the exact cron grammar, the known bots and
-    the surfaces' target rules."""
+    """Schedule management for the API and the CLI: the exact cron grammar, the known bots, the
+    surfaces' target rules and the kinds' params rules."""
     return ScheduleBook(
         runtime.store,
         ApsTiming(),
         bots=frozenset(b.name for b in runtime.bots),
         targets=SurfaceTargets(runtime.store),
+        kinds=kind_rules(),
     )
 
 

@@ -51,6 +51,16 @@ ADMISSIONS = Counter("switchboard_admissions", "Submissions by admission outcome
 QUEUE_DEPTH = Gauge("switchboard_queue_depth", "Nudges waiting in the task queue")
 RUNS = Gauge("switchboard_runs", "Runs by state", ["state"])
 OUTBOX_BACKLOG = Gauge("switchboard_outbox_backlog", "Outbound messages not yet delivered")
+# A shared loop (scheduler, outbox, sweeper) serves every tenant: an item it cannot handle is
+# set aside (disabled, parked, skipped) and counted here, and the loop goes on with the others.
+LOOP_ITEM_FAILURES = Counter(
+    "switchboard_loop_item_failures",
+    "Items a shared loop failed on and set aside, by loop and what was done with the item",
+    ["loop", "action"],
+)
+LOOP_ROUND_FAILURES = Counter(
+    "switchboard_loop_round_failures", "Rounds of a shared loop that failed as a whole", ["loop"]
+)
 
 
 class _BreakerStates(Collector):

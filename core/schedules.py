@@ -4,13 +4,21 @@ Every call names who is asking. A member sees and changes their own schedules; a
 the whole tenant; nobody reaches another tenant's (NotFound, never "forbidden": ids don't leak).
 
 The exact cron grammar belongs to the timing engine (scheduler/, APScheduler), which core may not
-import; callers that have it pass it in as `TimingRules`. Without it only the shape is checked,
-and the scheduler disables (with an audit entry) a schedule it cannot compute fire times for.
+import; callers that have it pass it in as `TimingRules`, which computes a first fire time.
+Without it only the shape and the bounds are checked, and the scheduler disables (with an audit
+entry) a schedule it cannot compute fire times for. A kind's own params (an anomaly check's
+detector, say) are checked by the `KindRules` the caller passes in, for the same reason.
+
+Every number has a floor and a ceiling, checked here before the store is touched: one member's
+schedule must never be able to stop the scheduler that serves every tenant.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,11 +32,22 @@ TARGET_KEYS = frozenset({"surface", "channel", "thread", "user", "conversation"}
 _PLACE_KEYS = ("surface", "channel", "thread", "user")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?#]+$")
 MIN_INTERVAL_S = 60
+MAX_INTERVAL_S = 366 * 86_400  # a leap year: anything rarer is not a schedule
+MAX_GRACE_S = 7 * 86_400  # a fire more than a week late is not the fire people asked for
+MAX_PARAMS_CHARS = 16_000
+MAX_PARAMS_DEPTH = 8
+MAX_PARAMS_NUMBER = 2**53  # the whole numbers every JSON reader (and a float) holds exactly
+MAX_PROMPT_CHARS = 4000
+# The widths of the schedules table's text columns: longer is a clear 422, not a database error.
+TEXT_LIMITS = {"name": 200, "bot": 100, "kind": 40, "cron": 200, "timezone": 64}
+
+# A kind's own params (e.g. an anomaly check), checked at creation: raise InvalidInput.
+KindRules = Mapping[str, Callable[[dict[str, Any]], object]]
 
 
 class TimingRules(Protocol):
-    def check(self, cron: str | None, interval_s: int | None, timezone: str) -> None:
-        """Raise InvalidInput when no fire time can be computed for this timing."""
+    def check(self, cron: str | None, interval_s: int | None, timezone: str, *, now: float) -> None:
+        """Raise InvalidInput when no fire time after `now` can be computed for this timing."""
         ...
 
 
@@ -40,17 +59,18 @@ class TargetRules(Protocol):
 
 
 class BasicTiming:
-    """The shape of a timing: exactly one of cron (five fields) or interval, and a real time zone."""
+    """The shape of a timing: exactly one of cron (five fields) or an interval within bounds, and
+    a real time zone."""
 
-    def check(self, cron: str | None, interval_s: int | None, timezone: str) -> None:
+    def check(self, cron: str | None, interval_s: int | None, timezone: str, *, now: float) -> None:
         if (cron is None) == (interval_s is None):
             raise InvalidInput("give exactly one of cron or interval_s")
         if cron is not None:
             fields = cron.split()
             if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
                 raise InvalidInput(f"cron {cron!r} needs five fields: minute hour day month day-of-week")
-        if interval_s is not None and interval_s < MIN_INTERVAL_S:
-            raise InvalidInput(f"interval_s must be at least {MIN_INTERVAL_S}, got {interval_s}")
+        if interval_s is not None:
+            check_int("interval_s", interval_s, MIN_INTERVAL_S, MAX_INTERVAL_S)
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -84,11 +104,13 @@ class ScheduleBook:
         *,
         bots: frozenset[str] | None = None,
         targets: TargetRules | None = None,
+        kinds: KindRules | None = None,
     ) -> None:
         self._store = store
         self._timing = timing or BasicTiming()
         self._bots = bots  # the known bot names, when the caller has the registry
         self._targets = targets  # the surfaces' own rules, when the caller has the surfaces
+        self._kinds = kinds or {}  # the kinds' params rules, when the caller has the kinds
 
     async def create(self, who: Principal, draft: Draft, *, schedule_id: str = "") -> Schedule:
         """`schedule_id` (optional) makes creation idempotent: a retry returns the first schedule."""
@@ -97,16 +119,15 @@ class ScheduleBook:
                 return await self._store.schedules.get(who.tenant_id, schedule_id)
             except NotFound:
                 pass
-        self._timing.check(draft.cron, draft.interval_s, draft.timezone)
+        check_draft(draft)
+        self._timing.check(draft.cron, draft.interval_s, draft.timezone, now=self._store.clock.now())
+        if draft.kind in self._kinds:
+            self._kinds[draft.kind](draft.params)
         target = check_target(draft.target)
         if self._targets is not None:
             target = await self._targets.check(who.tenant_id, target)
         if self._bots is not None and draft.bot not in self._bots:
             raise InvalidInput(f"no bot named {draft.bot!r}; known: {', '.join(sorted(self._bots))}")
-        if not draft.prompt.strip():
-            raise InvalidInput("a schedule needs a prompt")
-        if draft.grace_s < 0:
-            raise InvalidInput("grace_s must not be negative")
         schedule = Schedule(
             id=schedule_id,
             tenant_id=who.tenant_id,
@@ -150,6 +171,57 @@ class ScheduleBook:
     async def delete(self, who: Principal, schedule_id: str) -> None:
         await self.get(who, schedule_id)
         await self._store.schedules.delete(who.tenant_id, schedule_id, actor_user_id=who.user_id)
+
+
+def check_draft(draft: Draft) -> None:
+    """The draft's numbers and text within their bounds (the timing is the TimingRules')."""
+    if not draft.prompt.strip():
+        raise InvalidInput("a schedule needs a prompt")
+    if len(draft.prompt) > MAX_PROMPT_CHARS:
+        raise InvalidInput(f"the prompt is longer than {MAX_PROMPT_CHARS} characters")
+    for name, limit in TEXT_LIMITS.items():
+        value = getattr(draft, name)
+        if value is not None and len(value) > limit:
+            raise InvalidInput(f"{name} is longer than {limit} characters")
+    check_int("grace_s", draft.grace_s, 0, MAX_GRACE_S)
+    check_params(draft.params)
+
+
+def check_int(name: str, value: object, low: int, high: int) -> None:
+    # bool is an int to Python, never to a person filling in a number
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidInput(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+
+
+def check_params(params: dict[str, Any]) -> None:
+    """Plain JSON of a bounded size: finite numbers of a size every reader holds exactly."""
+    if not isinstance(params, dict):
+        raise InvalidInput("params must be a JSON object")
+    _check_value(params, "params", 0)
+    try:
+        size = len(json.dumps(params, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"params must be plain JSON: {exc}") from None
+    if size > MAX_PARAMS_CHARS:
+        raise InvalidInput(f"params are larger than {MAX_PARAMS_CHARS} characters of JSON")
+
+
+def _check_value(value: object, where: str, depth: int) -> None:
+    if depth > MAX_PARAMS_DEPTH:
+        raise InvalidInput(f"params are nested deeper than {MAX_PARAMS_DEPTH} levels")
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int | float):
+        # an int is compared as an int: a float of 10**400 would itself overflow
+        finite = isinstance(value, int) or math.isfinite(value)
+        if not (finite and abs(value) <= MAX_PARAMS_NUMBER):
+            raise InvalidInput(f"{where} must be a finite number within ±2**53, got {value!r}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_value(item, f"{where}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            _check_value(item, f"{where}[{n}]", depth + 1)
 
 
 def check_target(target: dict[str, Any]) -> dict[str, Any]:

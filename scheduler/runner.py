@@ -12,6 +12,12 @@ tick starts at most `max_fires_per_tick` fires; the rest are still due on the ne
 Misfires (a fire noticed more than `on_time_s` late, e.g. after downtime) follow the schedule's
 policy: `skip` records the missed fire as skipped; `run_late` fires once if still within grace_s.
 Only the newest missed fire counts: a day of downtime does not produce a day of digests.
+
+The scheduler serves every tenant, so no one schedule may stop a round: a schedule it cannot
+handle (a row it cannot read, a timing it cannot compute, an unexpected error while claiming or
+firing, or `max_failed_fires` failed fires in a row) is disabled with the reason, which its owner
+reads in the schedule's `disabled_reason`; it is audited, logged once and counted in
+`switchboard_loop_item_failures_total`. Only the store being unavailable fails the round.
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, StoreError
+from core.metrics import LOOP_ITEM_FAILURES
 from core.periodic import Periodic
 from core.store.context import ContextStore
 from core.store.schedule_records import Misfire, Schedule, ScheduleFire
+from core.store.schedules import UnreadableSchedule
 from scheduler.ports import FireDeferred, FireHandler
 from scheduler.triggers import latest_due
 
@@ -41,6 +49,7 @@ class SchedulerOptions:
     max_fires_per_tick: int = 50
     on_time_s: float = 120.0
     concurrency: int = 8  # fires of one tick in flight at once (each is a few store round trips)
+    max_failed_fires: int = 10  # failed fires in a row that disable a schedule
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,7 @@ class Scheduler:
         self._options = options or SchedulerOptions()
         self.name = name
         self._periodic = Periodic(f"scheduler:{self.name}", self._options.tick_s, self.tick, log)
+        self._reported: set[str] = set()  # schedules set aside by this process: logged once
 
     async def tick(self) -> int:
         """One pass: take over lapsed fires, then claim and run due ones. Returns fires run."""
@@ -80,9 +90,21 @@ class Scheduler:
         retaken = await self._store.schedules.retake(
             owner=self.name, lease_s=o.lease_s, limit=o.max_fires_per_tick
         )
-        ran = sum(await asyncio.gather(*(_bounded(slots, self._refire(f)) for f in retaken)))
+        refires = (self._isolated(f.tenant_id, f.schedule_id, self._refire(f)) for f in retaken)
+        ran = sum(await asyncio.gather(*(_bounded(slots, r) for r in refires)))
         due = (await self._due())[: max(0, o.max_fires_per_tick - ran)]
-        return ran + sum(await asyncio.gather(*(_bounded(slots, self._fire(d)) for d in due)))
+        fires = (self._isolated(d.schedule.tenant_id, d.schedule.id, self._fire(d)) for d in due)
+        return ran + sum(await asyncio.gather(*(_bounded(slots, f) for f in fires)))
+
+    async def _isolated(self, tenant_id: str, schedule_id: str, work: Awaitable[int]) -> int:
+        """One schedule's work; its unexpected failure is its own, never the round's."""
+        try:
+            return await work
+        except StoreError:
+            raise  # the store is down for everyone: the round fails, and the next one retries
+        except Exception as exc:
+            await self._set_aside(tenant_id, schedule_id, f"{type(exc).__name__}: {exc}", exc)
+            return 0
 
     async def _fire(self, due: _Due) -> int:
         lease_s = self._options.lease_s
@@ -109,26 +131,40 @@ class Scheduler:
         now = self._store.clock.now()
         found: list[_Due] = []
         for schedule in await self._store.schedules.active():
-            offset = jitter(schedule.id, self._options.jitter_s)
-            try:
-                at = latest_due(schedule, schedule.last_fire_at or schedule.created_at, now - offset)
-            except InvalidInput as exc:
-                await self._disable(schedule, f"its timing cannot be computed: {exc.message}")
-                continue
-            if at is None:
-                continue
-            late = now - (at + offset)
-            if late > self._options.on_time_s and not (
-                schedule.misfire is Misfire.RUN_LATE and now - at <= schedule.grace_s
-            ):
-                await self._store.schedules.skip(schedule, at, f"missed by {late:.0f} s ({schedule.misfire})")
-                log.info(
-                    "schedule fire skipped",
-                    extra={"schedule_id": schedule.id, "tenant_id": schedule.tenant_id},
+            if isinstance(schedule, UnreadableSchedule):
+                await self._set_aside(
+                    schedule.tenant_id, schedule.id, f"its row is unreadable: {schedule.error}"
                 )
                 continue
-            found.append(_Due(schedule, at, at + offset))
+            try:
+                due = await self._due_one(schedule, now)
+            except StoreError:
+                raise
+            except InvalidInput as exc:
+                await self._set_aside(schedule.tenant_id, schedule.id, f"its timing: {exc.message}")
+                continue
+            except Exception as exc:
+                await self._set_aside(schedule.tenant_id, schedule.id, f"{type(exc).__name__}: {exc}", exc)
+                continue
+            if due is not None:
+                found.append(due)
         return sorted(found, key=lambda d: (d.starts_at, d.schedule.id))
+
+    async def _due_one(self, schedule: Schedule, now: float) -> _Due | None:
+        offset = jitter(schedule.id, self._options.jitter_s)
+        at = latest_due(schedule, schedule.last_fire_at or schedule.created_at, now - offset)
+        if at is None:
+            return None
+        late = now - (at + offset)
+        if late > self._options.on_time_s and not (
+            schedule.misfire is Misfire.RUN_LATE and now - at <= schedule.grace_s
+        ):
+            await self._store.schedules.skip(schedule, at, f"missed by {late:.0f} s ({schedule.misfire})")
+            log.info(
+                "schedule fire skipped", extra={"schedule_id": schedule.id, "tenant_id": schedule.tenant_id}
+            )
+            return None
+        return _Due(schedule, at, at + offset)
 
     async def _refire(self, fire: ScheduleFire) -> int:
         try:
@@ -154,17 +190,40 @@ class Scheduler:
             await self._store.schedules.defer(fire, exc.after_s, str(exc))
             log.info("schedule fire deferred", extra=extra)
             return
+        except StoreError:
+            raise
         except Exception as exc:  # a handler's failure is the fire's, not the scheduler's
-            await self._store.schedules.finish(fire, "failed", error=f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            await self._store.schedules.finish(fire, "failed", error=error)
             log.warning("schedule fire failed", extra={**extra, "error_type": type(exc).__name__})
+            await self._after_failure(schedule, error)
             return
         await self._store.schedules.finish(fire, "done")
 
-    async def _disable(self, schedule: Schedule, reason: str) -> None:
-        await self._store.schedules.set_enabled(
-            schedule.tenant_id, schedule.id, False, actor_user_id=None, reason=reason
-        )
-        log.warning("schedule disabled", extra={"schedule_id": schedule.id, "tenant_id": schedule.tenant_id})
+    async def _after_failure(self, schedule: Schedule, error: str) -> None:
+        """A schedule whose last `max_failed_fires` fires all failed is set aside: it would fail
+        the same way at every fire, and its owner learns why from the schedule itself."""
+        n = self._options.max_failed_fires
+        recent = await self._store.schedules.fires(schedule.tenant_id, schedule.id, limit=n)
+        if len(recent) >= n and all(f.status == "failed" for f in recent):
+            await self._set_aside(
+                schedule.tenant_id, schedule.id, f"its last {n} fires failed; the last: {error}"
+            )
+
+    async def _set_aside(
+        self, tenant_id: str, schedule_id: str, problem: str, exc: BaseException | None = None
+    ) -> None:
+        """Disable one schedule the loop cannot handle (audited as "schedule.disabled"): the others
+        go on. Logged with its traceback once per process, not at every round."""
+        extra = {"schedule_id": schedule_id, "tenant_id": tenant_id}
+        if schedule_id in self._reported:
+            log.debug("schedule still set aside: %s", problem, extra=extra)
+        else:
+            self._reported.add(schedule_id)
+            log.warning("schedule set aside: %s", problem, exc_info=exc, extra=extra)
+        reason = f"the scheduler could not fire it: {problem}"[:1000]
+        if await self._store.schedules.set_aside(tenant_id, schedule_id, reason):
+            LOOP_ITEM_FAILURES.labels("scheduler", "disabled").inc()
 
     # -- the loop ----------------------------------------------------------------------------------
 

@@ -9,6 +9,9 @@ wall-clock hour happens twice:
   so we probe on from the next minute until the answer moves forward.
 In spring, a wall time that does not exist (02:30 on the day clocks jump to 03:00) fires once,
 an hour later in wall time (03:30), which is APScheduler's behaviour and what people expect.
+
+A timing whose fire times fall past the year 9999 (or overflow on the way there) is InvalidInput,
+like a timing that never fires again: the caller refuses it, or the scheduler disables it.
 """
 
 from __future__ import annotations
@@ -45,6 +48,13 @@ def trigger_for(cron: str | None, interval_s: int | None, timezone: str, start: 
 
 def next_fire(schedule: Schedule, after: float) -> float | None:
     """The first fire time strictly after `after` (epoch seconds), or None if there is none."""
+    try:
+        return _next_fire(schedule, after)
+    except (ValueError, OverflowError) as exc:  # datetime's range ends with the year 9999
+        raise InvalidInput(f"its fire times lie beyond the calendar: {exc}") from None
+
+
+def _next_fire(schedule: Schedule, after: float) -> float | None:
     trigger = trigger_for(schedule.cron, schedule.interval_s, schedule.timezone, schedule.created_at)
     tz = _zone(schedule.timezone)
     fixed_hour = schedule.cron is not None and not schedule.cron.split()[1].startswith("*")
@@ -68,7 +78,9 @@ def latest_due(schedule: Schedule, after: float, until: float) -> float | None:
     """The newest fire time in (after, until], or None. Looks back in growing spans, so a minute
     schedule after a month of downtime costs a few dozen trigger calls, not forty thousand."""
     first = next_fire(schedule, after)
-    if first is None or first > until:
+    if first is None:
+        raise InvalidInput("it never fires again")
+    if first > until:
         return None
     start = after
     for span in _LOOKBACK_S:
@@ -88,9 +100,25 @@ def latest_due(schedule: Schedule, after: float, until: float) -> float | None:
 class ApsTiming(BasicTiming):
     """TimingRules with APScheduler's exact cron grammar, for the API, the CLI and the scheduler."""
 
-    def check(self, cron: str | None, interval_s: int | None, timezone: str) -> None:
-        super().check(cron, interval_s, timezone)
-        trigger_for(cron, interval_s, timezone, 0.0)
+    def check(self, cron: str | None, interval_s: int | None, timezone: str, *, now: float) -> None:
+        super().check(cron, interval_s, timezone, now=now)
+        # Computing a fire time, not only building the trigger, is what finds a timing that
+        # never fires ("0 0 30 2 *") or fires beyond the year 9999.
+        probe = Schedule(
+            id="",
+            tenant_id="",
+            owner_id="",
+            bot="",
+            kind="",
+            cron=cron,
+            interval_s=interval_s,
+            timezone=timezone,
+            target={},
+            prompt="",
+            created_at=now,
+        )
+        if next_fire(probe, now) is None:
+            raise InvalidInput(f"cron {cron!r} never fires" if cron else "this timing never fires")
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -13,12 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+# The module, not its function: channels.scheduling imports the surfaces, and a surface may
+# import channels.api, which imports this module while channels.scheduling is still loading.
+from channels import scheduling
 from channels.api.auth import authenticate
 from channels.api.body import read_json
 from channels.api.errors import json_response
-from channels.scheduling import schedule_book
 from core.runtime import Runtime
-from core.schedules import Draft
+from core.schedules import MAX_GRACE_S, MAX_INTERVAL_S, MIN_INTERVAL_S, Draft
 from core.store.records import Principal
 from core.store.schedule_records import Misfire, Schedule
 
@@ -40,13 +42,13 @@ class ScheduleBody(BaseModel):
     target: TargetBody
     prompt: str = Field(min_length=1, max_length=4000)
     cron: str | None = None
-    interval_s: int | None = None
+    interval_s: int | None = Field(default=None, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S)
     timezone: str = "UTC"
     kind: str = "digest"
     name: str = ""
     params: dict[str, Any] = Field(default_factory=dict)
     misfire: Misfire = Misfire.SKIP
-    grace_s: int = Field(default=300, ge=0)
+    grace_s: int = Field(default=300, ge=0, le=MAX_GRACE_S)
 
 
 class ScheduleView(BaseModel):
@@ -96,7 +98,7 @@ def schedule_view(s: Schedule) -> ScheduleView:
 class ScheduleEndpoints:
     def __init__(self, runtime: Runtime, *, max_body_bytes: int) -> None:
         self._runtime = runtime
-        self._book = schedule_book(runtime)
+        self._book = scheduling.schedule_book(runtime)
         self._max_body_bytes = max_body_bytes
 
     def routes(self) -> list[Route]:

@@ -10,7 +10,7 @@ claimed or skipped, so the next fire is computed after it, across restarts.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, delete, insert, or_, select, update
@@ -50,6 +50,16 @@ def schedule_from_row(row: Any) -> Schedule:
         disabled_reason=r["disabled_reason"],
         last_fire_at=r["last_fire_at"],
     )
+
+
+@dataclass(frozen=True)
+class UnreadableSchedule:
+    """An enabled schedule row this release cannot read (left by an older release, or written by
+    hand): handed out as such, so the scheduler can set it aside instead of failing its round."""
+
+    id: str
+    tenant_id: str
+    error: str
 
 
 def _fire(row: Any) -> ScheduleFire:
@@ -113,42 +123,48 @@ class ScheduleStore:
         reason: str | None = None,
     ) -> Schedule:
         """Pause or resume (audited). Resuming starts from now: fires missed while paused are not owed."""
-        now = self._clock.now()
-
-        def write(conn: Connection) -> Any:
-            values: dict[str, Any] = {"enabled": int(enabled), "disabled_reason": reason, "updated_at": now}
-            if enabled:
-                values["last_fire_at"] = now
-            row = conn.execute(
-                update(schedules)
-                .where(schedules.c.tenant_id == tenant_id, schedules.c.id == schedule_id)
-                .values(**values)
-                .returning(*schedules.c)
-            ).first()
-            if row is not None:
-                # Paused by a person, or disabled by the system (its target is gone, say).
-                action = (
-                    "schedule.resumed"
-                    if enabled
-                    else "schedule.paused"
-                    if actor_user_id
-                    else "schedule.disabled"
-                )
-                detail = {"schedule_id": schedule_id, **({"reason": reason} if reason else {})}
-                write_audit(
-                    conn,
-                    tenant_id=tenant_id,
-                    action=action,
-                    now=now,
-                    actor_user_id=actor_user_id,
-                    detail=detail,
-                )
-            return row
-
-        row = await self._db.run(write)
+        row = await self._db.run(
+            lambda conn: self._switch(conn, tenant_id, schedule_id, enabled, actor_user_id, reason)
+        )
         if row is None:
             raise NotFound(f"no schedule {schedule_id}")
         return schedule_from_row(row)
+
+    async def set_aside(self, tenant_id: str, schedule_id: str, reason: str) -> bool:
+        """Disable a schedule the scheduler cannot handle (audited as "schedule.disabled"), without
+        reading it back: its row may be one this release cannot read. False if it is gone."""
+        row = await self._db.run(lambda conn: self._switch(conn, tenant_id, schedule_id, False, None, reason))
+        return row is not None
+
+    def _switch(
+        self,
+        conn: Connection,
+        tenant_id: str,
+        schedule_id: str,
+        enabled: bool,
+        actor_user_id: str | None,
+        reason: str | None,
+    ) -> Any:
+        now = self._clock.now()
+        values: dict[str, Any] = {"enabled": int(enabled), "disabled_reason": reason, "updated_at": now}
+        if enabled:
+            values["last_fire_at"] = now
+        row = conn.execute(
+            update(schedules)
+            .where(schedules.c.tenant_id == tenant_id, schedules.c.id == schedule_id)
+            .values(**values)
+            .returning(*schedules.c)
+        ).first()
+        if row is not None:
+            # Paused by a person, or disabled by the system (its target is gone, say).
+            action = (
+                "schedule.resumed" if enabled else "schedule.paused" if actor_user_id else "schedule.disabled"
+            )
+            detail = {"schedule_id": schedule_id, **({"reason": reason} if reason else {})}
+            write_audit(
+                conn, tenant_id=tenant_id, action=action, now=now, actor_user_id=actor_user_id, detail=detail
+            )
+        return row
 
     async def delete(self, tenant_id: str, schedule_id: str, *, actor_user_id: str) -> None:
         now = self._clock.now()
@@ -172,12 +188,12 @@ class ScheduleStore:
         if not await self._db.run(write):
             raise NotFound(f"no schedule {schedule_id}")
 
-    async def active(self) -> list[Schedule]:
+    async def active(self) -> list[Schedule | UnreadableSchedule]:
         """Every enabled schedule of every tenant. For the scheduler only: it serves all tenants,
         and each fire it makes runs as the schedule's owner inside that owner's tenant."""
         stmt = select(schedules).where(schedules.c.enabled == 1).order_by(schedules.c.id)
         rows = await self._db.run(lambda conn: conn.execute(stmt).all())
-        return [schedule_from_row(r) for r in rows]
+        return [_readable(r) for r in rows]
 
     # -- fires -----------------------------------------------------------------------------------
 
@@ -319,6 +335,13 @@ class ScheduleStore:
         )
         row = await self._db.run(lambda conn: conn.execute(stmt).first())
         return _fire(row) if row is not None else None
+
+
+def _readable(row: Any) -> Schedule | UnreadableSchedule:
+    try:
+        return schedule_from_row(row)
+    except (TypeError, ValueError, KeyError) as exc:  # one bad row must not hide the others
+        return UnreadableSchedule(row.id, row.tenant_id, f"{type(exc).__name__}: {exc}")
 
 
 def _row(s: Schedule) -> dict[str, Any]:

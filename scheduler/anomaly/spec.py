@@ -12,6 +12,10 @@
   "resolve_after": 3,    # consecutive normal points that resolve it
   "lookback": 200        # points read per evaluation (the detector's history included)
 }
+
+Every number has a floor and a ceiling and must be finite: the spec is checked when the schedule
+is created (channels/scheduling.py passes `CheckSpec.parse` to the schedule book), so a check
+that could only fail at each fire is refused up front.
 """
 
 from __future__ import annotations
@@ -24,29 +28,36 @@ from core.errors import InvalidInput
 from scheduler.anomaly.detectors import Detector, Ewma, Threshold, ZScore
 from scheduler.anomaly.hysteresis import Hysteresis
 
+MAX_VALUE = 1e15  # a metric bound past this is a typo, and squares of it still fit a float
+MAX_SAMPLES = 10_000
+
+Value = Annotated[float, Field(ge=-MAX_VALUE, le=MAX_VALUE)]
+Name = Annotated[str, Field(max_length=200)]
+Arg = Name | Annotated[int, Field(ge=-(2**53), le=2**53)] | Value | bool
+
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SqlSourceSpec(_Spec):
     type: Literal["sql"]
-    query: str
-    args: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    query: Name
+    args: dict[Name, Arg] = Field(default_factory=dict, max_length=20)
 
 
 class HttpSourceSpec(_Spec):
     type: Literal["http"]
-    url: str
-    path: str = ""
-    ts_field: str = "ts"
-    value_field: str = "value"
+    url: str = Field(max_length=2000)
+    path: Name = ""
+    ts_field: Name = "ts"
+    value_field: Name = "value"
 
 
 class ThresholdSpec(_Spec):
     type: Literal["threshold"]
-    above: float | None = None
-    below: float | None = None
+    above: Value | None = None
+    below: Value | None = None
 
     def build(self) -> Detector:
         return Threshold(self.above, self.below)
@@ -54,9 +65,9 @@ class ThresholdSpec(_Spec):
 
 class ZScoreSpec(_Spec):
     type: Literal["zscore"]
-    window: int = Field(30, ge=2, le=10_000)
-    threshold: float = Field(3.0, gt=0)
-    min_samples: int = Field(10, ge=2)
+    window: int = Field(30, ge=2, le=MAX_SAMPLES)
+    threshold: float = Field(3.0, gt=0, le=1000)
+    min_samples: int = Field(10, ge=2, le=MAX_SAMPLES)
 
     def build(self) -> Detector:
         return ZScore(self.window, self.threshold, self.min_samples)
@@ -65,8 +76,8 @@ class ZScoreSpec(_Spec):
 class EwmaSpec(_Spec):
     type: Literal["ewma"]
     alpha: float = Field(0.2, gt=0, le=1)
-    k: float = Field(3.0, gt=0)
-    min_samples: int = Field(10, ge=2)
+    k: float = Field(3.0, gt=0, le=1000)
+    min_samples: int = Field(10, ge=2, le=MAX_SAMPLES)
 
     def build(self) -> Detector:
         return Ewma(self.alpha, self.k, self.min_samples)
@@ -84,9 +95,11 @@ class CheckSpec(_Spec):
     @classmethod
     def parse(cls, params: dict[str, Any]) -> CheckSpec:
         try:
-            return cls.model_validate(params)
-        except ValidationError as exc:
+            spec = cls.model_validate(params)
+            spec.detector.build()  # its own rules too (a threshold needs above or below)
+        except (ValidationError, ValueError) as exc:
             raise InvalidInput(f"invalid anomaly check: {exc}") from exc
+        return spec
 
     def hysteresis(self) -> Hysteresis:
         return Hysteresis(self.open_after, self.resolve_after)

@@ -9,14 +9,20 @@ The schedule fires on the surface the conversation is on; `channel`/`user` are t
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from core.errors import InvalidInput
-from core.schedules import Draft, ScheduleBook
+from core.schedules import MAX_GRACE_S, MAX_INTERVAL_S, MIN_INTERVAL_S, Draft, ScheduleBook
 from core.store.context import ContextStore
 from core.store.records import Principal
 from core.store.schedule_records import Misfire, Schedule
 from core.tools.spec import RiskLevel, ToolContext, tool
+
+# The schedule book's bounds in the tool's own unit, so the model sees them in the schema.
+EveryMinutes = Annotated[int, Field(ge=MIN_INTERVAL_S // 60, le=MAX_INTERVAL_S // 60)]
+GraceMinutes = Annotated[int, Field(ge=0, le=MAX_GRACE_S // 60)]
 
 
 def _store(ctx: ToolContext) -> ContextStore:
@@ -55,14 +61,14 @@ async def create_schedule(
     prompt: str,
     ctx: ToolContext,
     cron: str | None = None,
-    every_minutes: int | None = None,
+    every_minutes: EveryMinutes | None = None,
     timezone: str = "UTC",
     channel: str | None = None,
     thread: str | None = None,
     user: str | None = None,
     name: str = "",
     misfire: Misfire = Misfire.SKIP,
-    grace_minutes: int = 5,
+    grace_minutes: GraceMinutes = 5,
 ) -> dict[str, Any]:
     """Schedule a recurring message from this bot: at each fire it answers `prompt` and posts the answer.
 
