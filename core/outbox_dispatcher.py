@@ -2,8 +2,11 @@
 outcome. Every surface with an outbox (Slack, Teams, …) runs one of these with its own sink.
 
 A sink raises `DeliveryRetry(after_s)` for anything that may succeed later (rate limits, outages,
-a message that must wait for another) and `DeliveryRejected` for what never will; anything else
-it raises is treated as transient too, so an outage delays messages and never drops them.
+a message that must wait for another) and `DeliveryRejected` for what never will. Anything else
+it raises (sinks turn outages into DeliveryRetry, so this is an item the sink trips over) is
+retried with backoff `max_failures` times, then the item is parked as dead with its error: one
+tenant's message must not be retried for ever at every round. Its traceback is logged once, at
+its first failure; parked items are counted in `switchboard_loop_item_failures_total`.
 
 Items of one run are delivered one at a time in the order they were recorded; when one must
 wait, the rest of that run's batch waits with it, so a thread never reads out of order. Items
@@ -16,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from core.errors import SwitchboardError
+from core.metrics import LOOP_ITEM_FAILURES
 from core.store.outbox import OutboxItem, OutboxStore
 
 log = logging.getLogger(__name__)
@@ -57,7 +62,9 @@ class DispatchOptions:
     concurrency: int = 8  # runs delivered in parallel; items of one run never are
     claim_s: float = 120.0
     max_attempts: int = 1000  # a dead item is given up on; until then it is retried
+    max_failures: int = 10  # attempts ending in an unforeseen error before the item is parked
     max_backoff_s: float = 300.0
+    max_delay_s: float = 3600.0  # the longest wait a sink may ask for
 
 
 class OutboxDispatcher:
@@ -135,14 +142,22 @@ class OutboxDispatcher:
                 return
 
     async def _coalesce(self, group: list[OutboxItem]) -> list[OutboxItem]:
+        keys: dict[str, str | None] = {}
+        for item in group:
+            try:
+                keys[item.id] = self._sink.coalesce_key(item)
+            except Exception as exc:  # the sink cannot read this item: it alone fails
+                await self._failed(item, exc)
         newest: dict[str, OutboxItem] = {}
         for item in group:
-            key = self._sink.coalesce_key(item)
+            key = keys.get(item.id)
             if key is not None:
                 newest[key] = item
         kept = []
         for item in group:
-            key = self._sink.coalesce_key(item)
+            if item.id not in keys:
+                continue
+            key = keys[item.id]
             if key is not None and newest[key] is not item:
                 await self._outbox.delivered(item.id, {"superseded_by": newest[key].id})
             else:
@@ -161,21 +176,51 @@ class OutboxDispatcher:
         try:
             result = await self._sink.deliver(item)
         except DeliveryRetry as exc:
+            delay = self._bounded(exc.after_s)
             log.info("outbox item deferred: %s", exc.message, extra=extra)
             await self._outbox.retry_later(
-                item.id, delay_s=exc.after_s, error=exc.message, max_attempts=opts.max_attempts
+                item.id, delay_s=delay, error=exc.message, max_attempts=opts.max_attempts
             )
-            return exc.after_s
+            return delay
         except DeliveryRejected as exc:
             log.warning("outbox item rejected for good: %s", exc.message, extra=extra)
             await self._outbox.retry_later(item.id, delay_s=0, error=exc.message, max_attempts=0)
             return None
-        except Exception as exc:  # an unforeseen failure is treated as transient, never as a drop
-            delay = min(opts.max_backoff_s, 2.0 ** min(item.attempts, 16))
-            log.exception("outbox delivery failed; retrying in %.0f s", delay, extra=extra)
-            await self._outbox.retry_later(
-                item.id, delay_s=delay, error=f"{type(exc).__name__}: {exc}", max_attempts=opts.max_attempts
-            )
-            return delay
+        except Exception as exc:
+            return await self._failed(item, exc)
         await self._outbox.delivered(item.id, result)
         return None
+
+    async def _failed(self, item: OutboxItem, exc: Exception) -> float:
+        """An unforeseen failure: retried with backoff, parked as dead after `max_failures`
+        attempts. Returns the delay before the next attempt."""
+        opts = self._options
+        extra = {
+            "surface": item.surface,
+            "run_id": item.run_id,
+            "outbox_id": item.id,
+            "attempts": item.attempts,
+        }
+        delay = min(opts.max_backoff_s, 2.0 ** min(item.attempts, 16))
+        parked = item.attempts + 1 >= min(opts.max_failures, opts.max_attempts)
+        error = f"{type(exc).__name__}: {exc}"
+        if item.attempts == 0:
+            log.warning("outbox delivery failed; retrying in %.0f s", delay, exc_info=exc, extra=extra)
+        elif parked:
+            log.warning(
+                "outbox item parked as dead after %d attempts: %s", item.attempts + 1, error, extra=extra
+            )
+        else:
+            log.info("outbox delivery failed again: %s", error, extra=extra)
+        await self._outbox.retry_later(
+            item.id, delay_s=delay, error=error, max_attempts=min(opts.max_failures, opts.max_attempts)
+        )
+        if parked:
+            LOOP_ITEM_FAILURES.labels("outbox", "parked").inc()
+        return delay
+
+    def _bounded(self, after_s: float) -> float:
+        """A sink's requested wait within [0, max_delay_s]; NaN (a garbled Retry-After) is the longest."""
+        if math.isnan(after_s):
+            return self._options.max_delay_s
+        return min(max(after_s, 0.0), self._options.max_delay_s)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 from typing import Any
 
+import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from core.outbox_dispatcher import DeliveryRejected, DeliveryRetry, DispatchOptions, OutboxDispatcher
@@ -122,3 +126,60 @@ async def test_the_loop_delivers_what_arrives_and_stops_cleanly(
     finally:
         await dispatcher.stop()
     assert sink.sent == ["late"]
+
+
+def set_aside(action: str) -> float:
+    labels = {"loop": "outbox", "action": action}
+    return REGISTRY.get_sample_value("switchboard_loop_item_failures_total", labels) or 0.0
+
+
+async def test_an_item_failing_every_attempt_is_parked_logged_once_and_counted(
+    store: ContextStore, tenant: TenantFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = RecordingSink()
+    sink.plan["poison"] = [ValueError("cannot render this payload")] * 50
+    await put(store, tenant, "poison", run="run_p")
+    dispatcher = OutboxDispatcher(store.outbox, sink, DispatchOptions(max_backoff_s=0, max_failures=4))
+    parked = set_aside("parked")
+    with caplog.at_level(logging.WARNING, logger="core.outbox_dispatcher"):
+        for n in range(6):
+            await put(store, tenant, f"good{n}", run=f"run_{n}")
+            await dispatcher.dispatch_once()
+    assert await status_of(store, "run_p:poison") == "dead"
+    assert len(sink.plan["poison"]) == 50 - 4  # tried four times, then left alone
+    assert sorted(sink.sent) == [f"good{n}" for n in range(6)]
+    assert set_aside("parked") == parked + 1
+    tracebacks = [r for r in caplog.records if r.exc_info and "run_p" in str(r.__dict__.get("run_id"))]
+    assert len(tracebacks) == 1  # the first failure explains itself; the repeats do not spam
+
+
+async def test_an_item_its_sink_cannot_even_inspect_does_not_hold_up_the_batch(
+    store: ContextStore, tenant: TenantFixture
+) -> None:
+    class PickySink(RecordingSink):
+        def coalesce_key(self, item: OutboxItem) -> str | None:
+            if item.payload["name"] == "poison":
+                raise KeyError("edit_of")
+            return None
+
+    sink = PickySink()
+    await put(store, tenant, "poison", run="run_p")
+    await put(store, tenant, "after", run="run_p")
+    await put(store, tenant, "other", run="run_o")
+    await OutboxDispatcher(store.outbox, sink).dispatch_once()
+    assert sorted(sink.sent) == ["after", "other"]
+    assert await status_of(store, "run_p:poison") == "pending"  # retried later, counted as a failure
+
+
+@pytest.mark.parametrize("after_s", [math.inf, math.nan, 1e300, -5.0])
+async def test_a_retry_delay_out_of_range_is_bounded(
+    store: ContextStore, tenant: TenantFixture, after_s: float
+) -> None:
+    sink = RecordingSink()
+    sink.plan["slow"] = [DeliveryRetry(after_s, "later")]
+    await put(store, tenant, "slow")
+    await OutboxDispatcher(store.outbox, sink, DispatchOptions(max_backoff_s=300)).dispatch_once()
+    stmt = select(outbox.c.next_attempt_at, outbox.c.status).where(outbox.c.dedupe_key == "run_a:slow")
+    row = await store.db.run(lambda conn: conn.execute(stmt).one())
+    assert row.status == "pending" and math.isfinite(row.next_attempt_at)
+    assert row.next_attempt_at <= store.clock.now() + 3600

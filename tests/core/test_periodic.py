@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 import pytest
+from prometheus_client import REGISTRY
 
 from core.errors import StoreUnavailable
 from core.periodic import Periodic
@@ -74,3 +75,29 @@ async def test_a_round_that_will_not_finish_is_cancelled_after_the_grace() -> No
     periodic.start()
     await asyncio.sleep(0.05)
     await asyncio.wait_for(periodic.stop(), 2.0)
+
+
+async def test_a_round_failing_the_same_way_again_and_again_logs_its_traceback_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rounds: list[int] = []
+
+    async def work() -> None:
+        rounds.append(1)
+        raise ValueError("year 33715 is out of range")
+
+    labels = {"loop": "stuck"}
+    before = REGISTRY.get_sample_value("switchboard_loop_round_failures_total", labels) or 0.0
+    periodic = Periodic("stuck", 0.001, work, logging.getLogger("test.periodic"))
+    periodic.start()
+    try:
+        for _ in range(500):
+            if len(rounds) >= 10:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await periodic.stop()
+    assert len([r for r in caplog.records if r.exc_info]) == 1
+    assert len(caplog.records) < len(rounds)
+    after = REGISTRY.get_sample_value("switchboard_loop_round_failures_total", labels) or 0.0
+    assert after == before + len(rounds)
