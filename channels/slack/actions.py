@@ -3,7 +3,8 @@ ephemeral explanation (only the clicker sees it) and changes nothing. Once a dec
 recorded, the renderer edits the card: the click handler itself never posts the outcome.
 
 Approve decides at once. Deny opens a small modal for an optional reason. Option buttons answer
-a question; "Answer in my own words…" opens a modal with a text field.
+a question; "Answer in my own words…" opens a modal with a text field. A click or a form whose
+fields are not what we put on the card (no id in its value, no user) is acknowledged and ignored.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from channels import refusals
 from channels.slack import blocks
 from channels.slack.identity import SlackDirectory
 from channels.slack.mrkdwn import escape
+from channels.slack.payload import action_time, ident, obj
 from channels.slack.profile import SURFACE
 from core.errors import InvalidInput, MisuseError
 from core.runtime import Runtime
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 
 DENY_VIEW = "sb_deny_reason"
 FREE_TEXT_VIEW = "sb_free_text"
+_OPTION = re.compile(r"^(.+):(\d{1,4})$")  # a question id and an option's index
 
 
 def explain(exc: MisuseError) -> str:
@@ -58,9 +61,11 @@ class SlackActions:
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         await ack()
-        who = await self._who(context)
+        who, approval_id = await self._who(context), ident(action, "value")
+        if who is None or approval_id is None:
+            return
         try:
-            await self._runtime.decide(who, str(action["value"]), approve=True)
+            await self._runtime.decide(who, approval_id, approve=True)
         except MisuseError as exc:
             await self._refuse(body, context, exc)
 
@@ -68,12 +73,15 @@ class SlackActions:
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
+        approval_id = ident(action, "value")
+        if approval_id is None:
+            return
         field = {"type": "plain_text_input", "action_id": "reason", "multiline": True, "max_length": 500}
         view = _modal(
             DENY_VIEW,
             "Deny",
             "Deny",
-            {"approval_id": action["value"], **_where(body)},
+            {"approval_id": approval_id, **_where(body)},
             {
                 "type": "input",
                 "block_id": "reason",
@@ -85,12 +93,13 @@ class SlackActions:
         await _open(client, body, view)
 
     async def on_deny_submitted(self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext) -> None:
-        meta = json.loads(view.get("private_metadata") or "{}")
+        who, approval_id = await self._who(context), ident(_metadata(view), "approval_id")
+        if who is None or approval_id is None:
+            await ack()
+            return
         reason = _input(view, "reason") or None
         try:
-            await self._runtime.decide(
-                await self._who(context), meta["approval_id"], approve=False, reason=reason
-            )
+            await self._runtime.decide(who, approval_id, approve=False, reason=reason)
         except MisuseError as exc:
             await ack(response_action="errors", errors={"reason": explain(exc)})
             return
@@ -100,8 +109,11 @@ class SlackActions:
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         await ack()
-        question_id, _, index = str(action["value"]).rpartition(":")
+        option = _OPTION.match(ident(action, "value") or "")
         who = await self._who(context)
+        if option is None or who is None:
+            return
+        question_id, index = option.group(1), option.group(2)
         try:
             # The options are on the card the clicker sees; the core decides whether they may answer.
             question = await self._runtime.store.decisions.question(who.tenant_id, question_id)
@@ -115,12 +127,15 @@ class SlackActions:
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
+        question_id = ident(action, "value")
+        if question_id is None:
+            return
         field = {"type": "plain_text_input", "action_id": "answer", "multiline": True, "max_length": 2000}
         view = _modal(
             FREE_TEXT_VIEW,
             "Your answer",
             "Send",
-            {"question_id": action["value"], **_where(body)},
+            {"question_id": question_id, **_where(body)},
             {
                 "type": "input",
                 "block_id": "answer",
@@ -133,27 +148,34 @@ class SlackActions:
     async def on_free_text_submitted(
         self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        meta = json.loads(view.get("private_metadata") or "{}")
+        who, question_id = await self._who(context), ident(_metadata(view), "question_id")
+        if who is None or question_id is None:
+            await ack()
+            return
         try:
-            await self._runtime.answer(await self._who(context), meta["question_id"], _input(view, "answer"))
+            await self._runtime.answer(who, question_id, _input(view, "answer"))
         except MisuseError as exc:
             await ack(response_action="errors", errors={"answer": explain(exc)})
             return
         await ack()
 
-    async def _who(self, context: AsyncBoltContext) -> Principal:
+    async def _who(self, context: AsyncBoltContext) -> Principal | None:
+        """The clicker, or None for an interaction that names no user."""
+        user = ident(context, "user_id")
+        if user is None:
+            return None
         tenant_id = await self._people.tenant(
             context.team_id, context.enterprise_id, bool(context.is_enterprise_install)
         )
-        if not context.user_id:
-            raise ValueError("an interaction without a user")
-        return await self._people.principal(tenant_id, context.user_id)
+        return await self._people.principal(tenant_id, user)
 
     async def _refuse(self, body: dict[str, Any], context: AsyncBoltContext, exc: MisuseError) -> None:
         """An ephemeral note to the clicker, through the outbox like every other message."""
         who = await self._who(context)
+        if who is None:
+            return
         where = _where(body)
-        action_ts = (body.get("actions") or [{}])[0].get("action_ts", "")
+        action_ts = action_time(body)
         log.info("Slack click refused: %s", exc.code, extra={"tenant": who.tenant_id, "surface": SURFACE})
         await self._outbox.put(
             tenant_id=who.tenant_id,
@@ -166,10 +188,22 @@ class SlackActions:
 
 def _where(body: dict[str, Any]) -> dict[str, str]:
     """The channel and thread a click came from."""
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
-    return {"channel": channel, "thread_ts": message.get("thread_ts") or container.get("thread_ts") or ""}
+    container, message = obj(body, "container"), obj(body, "message")
+    channel = ident(container, "channel_id") or ident(obj(body, "channel"), "id") or ""
+    return {
+        "channel": channel,
+        "thread_ts": ident(message, "thread_ts") or ident(container, "thread_ts") or "",
+    }
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """What `_modal` put in the view; {} when it is not ours."""
+    raw = view.get("private_metadata")
+    try:
+        found = json.loads(raw) if isinstance(raw, str) and raw else {}
+    except (json.JSONDecodeError, RecursionError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _modal(
@@ -187,14 +221,17 @@ def _modal(
 
 
 def _input(view: dict[str, Any], block_id: str) -> str:
-    values = (view.get("state") or {}).get("values") or {}
-    return str(((values.get(block_id) or {}).get(block_id) or {}).get("value") or "").strip()
+    value = obj(obj(obj(obj(view, "state"), "values"), block_id), block_id).get("value")
+    return value.strip() if isinstance(value, str) else ""
 
 
 async def _open(client: AsyncWebClient, body: dict[str, Any], view: dict[str, Any]) -> None:
     """A modal must open within 3 s of the click (its trigger expires), so this one call goes
     straight to Slack instead of through the outbox."""
+    trigger_id = ident(body, "trigger_id")
+    if trigger_id is None:
+        return
     try:
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        await client.views_open(trigger_id=trigger_id, view=view)
     except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
         log.warning("could not open a Slack modal: %s", exc)

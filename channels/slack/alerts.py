@@ -26,6 +26,7 @@ from channels import refusals
 from channels.slack import blocks
 from channels.slack.identity import SlackDirectory
 from channels.slack.mrkdwn import escape, to_mrkdwn
+from channels.slack.payload import action_time, ident, obj
 from channels.slack.profile import SURFACE, thread_key, user_ref
 from core.alerts import notices as alert_notices
 from core.alerts.desk import AlertDesk
@@ -117,14 +118,14 @@ class SlackAlerts:
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         await ack()
-        match = ACTION.match(str(action.get("action_id", "")))
-        if match is None or not context.user_id:
+        match = ACTION.match(ident(action, "action_id") or "")
+        user, alert_id = ident(context, "user_id"), ident(action, "value")
+        if match is None or user is None or alert_id is None:
             return
         tenant_id = await self._people.tenant(
             context.team_id, context.enterprise_id, bool(context.is_enterprise_install)
         )
-        who = await self._people.principal(tenant_id, context.user_id)
-        alert_id = str(action.get("value", ""))
+        who = await self._people.principal(tenant_id, user)
         try:
             match match.group(1):
                 case alert_notices.ACK:
@@ -135,11 +136,11 @@ class SlackAlerts:
                     key = thread_key(*_card_thread(body))
                     await self._desk.investigate(who, alert_id, surface=SURFACE, thread_key=key)
         except MisuseError as exc:
-            await self._refuse(tenant_id, body, context.user_id, exc)
+            await self._refuse(tenant_id, body, user, exc)
 
     async def _refuse(self, tenant_id: str, body: dict[str, Any], user: str, exc: MisuseError) -> None:
         channel, root = _card_thread(body)
-        action_ts = (body.get("actions") or [{}])[0].get("action_ts", "")
+        action_ts = action_time(body)
         note = (
             "This alert has moved on already: someone acted on it, or it is resolved."
             if isinstance(exc, IllegalTransition)
@@ -157,13 +158,12 @@ class SlackAlerts:
 
 def _card_thread(body: dict[str, Any]) -> tuple[str, str]:
     """The channel of the clicked card and the root of its thread (the card itself, usually)."""
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+    container, message = obj(body, "container"), obj(body, "message")
+    channel = ident(container, "channel_id") or ident(obj(body, "channel"), "id") or ""
     root = (
-        message.get("thread_ts")
-        or container.get("thread_ts")
-        or container.get("message_ts")
-        or message.get("ts")
+        ident(message, "thread_ts")
+        or ident(container, "thread_ts")
+        or ident(container, "message_ts")
+        or ident(message, "ts")
     )
-    return str(channel), str(root or "")
+    return channel, root or ""

@@ -1,34 +1,51 @@
 """The Slack surface, wired: the Bolt app behind `POST /slack/events` and the outbox dispatcher
-that sends what the renderer recorded. The composition root builds one and starts it."""
+that sends what the renderer recorded. The composition root builds one and starts it.
+
+A request passes three gates before Bolt sees it, each answered in the API's error shape: its
+size (413 once the declared or received bytes pass `MAX_BODY_BYTES`), Slack's signature (401),
+and its body (400 when it is not JSON or a form holding JSON, 422 when its envelope is not what
+Slack sends). Only then is anything parsed by the SDK or read from the store.
+"""
 
 from __future__ import annotations
 
 import logging
 
 import aiohttp
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from channels.api.body import read_body
+from channels.api.errors import error_response, public_error
+from channels.api.schemas import ErrorDetail
 from channels.delivery import SinkOptions
 from channels.slack.actions import SlackActions
 from channels.slack.alerts import SlackAlerts
 from channels.slack.assistant import AssistantStatus
 from channels.slack.identity import AdminPolicy, SlackDirectory
 from channels.slack.ingress import Routing, SlackIngress
+from channels.slack.payload import check_envelope, parse
 from channels.slack.proactive import gone_targets
 from channels.slack.profile import SlackProfile
 from channels.slack.renderer import SlackRenderer
+from channels.slack.signature import SlackSignature
 from channels.slack.sink import SlackSink
+from core.errors import InvalidInput, SwitchboardError
 from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
 from core.runtime import Runtime
 from core.settings import SlackSettings
 
 log = logging.getLogger(__name__)
+
+# Slack's own payloads are a few kilobytes; a modal's state is the largest, well under this.
+MAX_BODY_BYTES = 1024 * 1024
+_BOLT_STATUS_CODES = {401: "unauthorized", 404: "not_found"}
+_WHERE = {"surface": "slack"}
 
 
 def slack_renderer(settings: SlackSettings) -> SlackRenderer:
@@ -85,7 +102,7 @@ class SlackChannel:
             dispatch,
         )
         self._deliver = settings.deliver
-        self._handler = AsyncSlackRequestHandler(self.app)
+        self._signature = SlackSignature(settings.signing_secret.get_secret_value())
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -103,8 +120,42 @@ class SlackChannel:
             self.client.session = None
 
     async def events(self, request: Request) -> Response:
-        return await self._handler.handle(request)
+        try:
+            raw = await read_body(request, MAX_BODY_BYTES)
+            self._signature.check(raw, request.headers)
+            bolt_request = _bolt_request(raw, request)
+        except SwitchboardError as exc:
+            return _refuse(exc)
+        if bolt_request is None:
+            return Response(status_code=200)
+        response = to_starlette_response(await self.app.async_dispatch(bolt_request))
+        if response.status_code >= 400:  # Bolt's own refusals, in our shape
+            code = _BOLT_STATUS_CODES.get(response.status_code, "internal")
+            message = "no handler for this Slack request" if code == "not_found" else code
+            return error_response(response.status_code, ErrorDetail(code=code, message=message))
+        return response
 
     def asgi(self) -> Starlette:
         """The app to mount at `/slack`: events and interactivity share `POST /slack/events`."""
         return Starlette(routes=[Route("/events", self.events, methods=["POST"])])
+
+
+def _bolt_request(raw: bytes, request: Request) -> AsyncBoltRequest | None:
+    """None for a signed event whose fields Bolt cannot read: it is acknowledged and ignored,
+    since Slack's retries would carry the same fields."""
+    text, body = parse(raw, request.headers.get("content-type"))
+    check_envelope(body)
+    try:
+        return AsyncBoltRequest(body=text, query=dict(request.query_params), headers=dict(request.headers))
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        # Bolt reads ids out of the payload unguarded (`"id" in event["user"]`).
+        if body.get("type") != "event_callback":
+            raise InvalidInput(f"not a Slack payload ({type(exc).__name__})") from None
+        log.warning("Slack event ignored: unexpected field types (%s)", type(exc).__name__, extra=_WHERE)
+        return None
+
+
+def _refuse(exc: SwitchboardError) -> Response:
+    status, error = public_error(exc)
+    log.info("Slack request refused: %d %s", status, error.code, extra=_WHERE)
+    return error_response(status, error)

@@ -4,7 +4,9 @@ the model is never waited on.
 
 A retried event is deduplicated by its `event_id` in the store, so a retry of an event we did
 record is dropped and a retry of one we never recorded is processed. Messages from this app are
-always ignored, other bots' unless configured, so the bot never talks to itself.
+always ignored, other bots' unless configured, so the bot never talks to itself. An event whose
+fields are not what Slack sends (a text that is no string, no user, an id that is no Slack id)
+is acknowledged and ignored: a retry would carry the same fields.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from channels.slack.identity import SlackDirectory
 from channels.slack.mrkdwn import escape
+from channels.slack.payload import ident, text
 from channels.slack.profile import SURFACE, thread_key
 from core.errors import InvalidInput, UnknownBot
 from core.runtime import Runtime, Submission
@@ -71,22 +74,26 @@ class SlackIngress:
     async def on_message(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        if event.get("subtype") not in _HUMAN_SUBTYPES or self._from_a_bot(event, context):
+        subtype = event.get("subtype")
+        if (subtype is not None and not isinstance(subtype, str)) or subtype not in _HUMAN_SUBTYPES:
+            return
+        if self._from_a_bot(event, context):
             return
         if event.get("channel_type") == "im":
             await self._submit(body, event, context)
             return
-        if context.bot_user_id and f"<@{context.bot_user_id}" in (event.get("text") or ""):
+        if context.bot_user_id and f"<@{context.bot_user_id}" in text(event, "text"):
             return  # an @mention: Slack sends it as app_mention too, and that one is ours
-        if not event.get("thread_ts"):
+        channel, thread_ts = ident(event, "channel"), ident(event, "thread_ts")
+        if channel is None or thread_ts is None:
             return
         tenant_id = await self._tenant(context)
-        key = thread_key(event["channel"], event["thread_ts"])
+        key = thread_key(channel, thread_ts)
         if await self._runtime.store.runs.has_session(tenant_id, SURFACE, key):
             await self._submit(body, event, context)
 
     def _from_a_bot(self, event: dict[str, Any], context: AsyncBoltContext) -> bool:
-        bot_id, user = event.get("bot_id"), event.get("user")
+        bot_id, user = event.get("bot_id"), ident(event, "user")
         if (bot_id and bot_id == context.bot_id) or (user and user == context.bot_user_id):
             return True  # never our own messages, whatever the settings say
         return bool(bot_id or event.get("subtype") == "bot_message") and self._routing.ignore_bots
@@ -97,19 +104,20 @@ class SlackIngress:
         )
 
     async def _submit(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
-        text = clean_text(event.get("text") or "", context.bot_user_id)
-        user, channel = event.get("user"), event.get("channel")
-        if not text or not user or not channel:
+        words = clean_text(text(event, "text"), context.bot_user_id)
+        user, channel = ident(event, "user"), ident(event, "channel")
+        root = ident(event, "thread_ts") or ident(event, "ts")
+        if not words or not user or not channel or not root:
             return
         tenant_id = await self._tenant(context)
         who = await self._people.principal(tenant_id, user)
-        key = thread_key(channel, event.get("thread_ts") or event["ts"])
+        key = thread_key(channel, root)
         sub = Submission(
             bot=self._routing.bot_for(channel),
-            text=text,
+            text=words,
             surface=SURFACE,
             thread_key=key,
-            event_id=body.get("event_id"),
+            event_id=ident(body, "event_id"),
         )
         try:
             submitted = await self._runtime.submit(who, sub)
@@ -120,7 +128,7 @@ class SlackIngress:
             await self._outbox.put(
                 tenant_id=tenant_id,
                 surface=SURFACE,
-                dedupe_key=f"slack:refused:{body.get('event_id')}",
+                dedupe_key=f"slack:refused:{ident(body, 'event_id')}",
                 target={"channel": channel, "thread_ts": key.partition(":")[2]},
                 payload={
                     "op": "ephemeral",
