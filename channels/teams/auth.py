@@ -46,6 +46,25 @@ class AuthOptions:
 
 
 @dataclass(frozen=True)
+class Token:
+    """A verified bearer token, not yet matched to the activity it came with."""
+
+    claims: dict[str, Any]
+    endorsements: frozenset[str]
+    anonymous: bool = False
+
+    def admit(self, service_url: str, channel_id: str) -> None:
+        """Raises Unauthorized unless the signing key is endorsed for the activity's channel
+        and the token was issued for the service URL the activity names."""
+        if self.anonymous:
+            return
+        if self.endorsements and channel_id not in self.endorsements:
+            raise Unauthorized(f"the signing key is not endorsed for {channel_id!r}")
+        if self.claims.get("serviceurl") != service_url:
+            raise Unauthorized("the token was issued for another service URL")
+
+
+@dataclass(frozen=True)
 class _Key:
     key: Any
     endorsements: frozenset[str]
@@ -64,11 +83,12 @@ class BotFrameworkAuth:
         self._keys: dict[str, _Key] = {}
         self._fetched_at: float | None = None
 
-    async def authenticate(self, header: str | None, service_url: str, channel_id: str) -> dict[str, Any]:
-        """The token's claims (empty for an anonymous development request); raises Unauthorized."""
+    async def verify(self, header: str | None) -> Token:
+        """The bearer token checked on its own (signature, issuer, audience, lifetime), before
+        the body is read; `Token.admit` then checks it against the activity. Raises Unauthorized."""
         if not header:
             if self._options.allow_anonymous:
-                return {}
+                return Token({}, frozenset(), anonymous=True)
             raise Unauthorized("no Authorization header")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -78,8 +98,6 @@ class BotFrameworkAuth:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             key = await self._key(str(kid or ""))
-            if key.endorsements and channel_id not in key.endorsements:
-                raise Unauthorized(f"the signing key is not endorsed for {channel_id!r}")
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
@@ -91,9 +109,14 @@ class BotFrameworkAuth:
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}") from exc
-        if claims.get("serviceurl") != service_url:
-            raise Unauthorized("the token was issued for another service URL")
-        return claims
+        return Token(claims, key.endorsements)
+
+    async def authenticate(self, header: str | None, service_url: str, channel_id: str) -> dict[str, Any]:
+        """`verify`, then `Token.admit`: the token's claims (empty for an anonymous development
+        request); raises Unauthorized."""
+        token = await self.verify(header)
+        token.admit(service_url, channel_id)
+        return token.claims
 
     async def _key(self, kid: str) -> _Key:
         stale = self._fetched_at is None or self._clock() - self._fetched_at > _KEYS_TTL_S

@@ -1,8 +1,9 @@
 """The Teams surface, wired: `POST /api/messages` (the bot's messaging endpoint) and the outbox
 dispatcher that sends what the renderer recorded. The composition root builds one and starts it.
 
-A request is authenticated before anything is read into the store: a bad token is a 401 and
-leaves no trace. Then the conversation's reference is saved (replies and proactive posts need
+A request is authenticated before anything but its size is read: the token is verified before
+the body is parsed, then matched to the activity's service URL and channel; a bad token is a 401
+and leaves no trace. Errors take the API's shape, `{"error": {"code", "message"}}`. Then the conversation's reference is saved (replies and proactive posts need
 it) and the activity handled: a message becomes a run, a card click a decision.
 """
 
@@ -105,22 +106,23 @@ class TeamsChannel:
     async def messages(self, request: Request) -> Response:
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
-            return _error(413, "the activity is too large")
-        try:
-            inbound = parse_activity(json.loads(body))
-        except (ValueError, BadActivity) as exc:  # JSONDecodeError is a ValueError
-            return _error(400, str(exc))
-        try:
-            await self.auth.authenticate(
-                request.headers.get("authorization"), inbound.service_url, inbound.channel_id
-            )
+            return _error(413, "payload_too_large", "the activity is too large")
+        try:  # the token first: nothing an unauthenticated caller sends is parsed
+            token = await self.auth.verify(request.headers.get("authorization"))
+            try:
+                inbound = parse_activity(json.loads(body))
+            except (ValueError, RecursionError, BadActivity) as exc:  # JSONDecodeError is a ValueError
+                if isinstance(exc, BadActivity):
+                    return _error(400, "bad_request", str(exc))
+                return _error(400, "malformed_json", "the activity is not valid JSON")
+            token.admit(inbound.service_url, inbound.channel_id)
         except Unauthorized as exc:
             log.warning("Teams request refused: %s", exc, extra={"surface": SURFACE})
-            return _error(401, "unauthorized")
+            return _error(401, "unauthorized", "unauthorized")
         if not inbound.aad_tenant_id:
-            return _error(400, "the activity names no Azure AD tenant")
+            return _error(400, "bad_request", "the activity names no Azure AD tenant")
         if not self.people.allows(inbound.aad_tenant_id):
-            return _error(403, "this tenant may not use the bot")
+            return _error(403, "forbidden", "this tenant may not use the bot")
         tenant_id = await self.people.tenant(inbound.aad_tenant_id)
         await self.conversations.save(tenant_id, inbound.conversation)
         return await self._handle(inbound, tenant_id)
@@ -133,5 +135,6 @@ class TeamsChannel:
         return Response(status_code=200)
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"message": message}}, status_code=status)
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    """The API's error shape: a stable `code` to branch on, a `message` for people."""
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)

@@ -99,3 +99,45 @@ async def test_a_malformed_activity_is_a_400(bed: TeamsTestbed) -> None:
     )
     assert response.status_code == 400
     assert (await bed.post({"type": "message"})).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[1, 2]", b"\x00\xff\xfe", b"[" * 100_000, b'{"type": "message"}'],
+    ids=["not-json", "array", "binary", "deeply-nested", "not-an-activity"],
+)
+async def test_a_request_without_a_valid_token_is_refused_before_its_body_is_parsed(
+    bed: TeamsTestbed, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = bed.connector.token(key=new_key())
+    for headers in ({}, {"Authorization": f"Bearer {forged}"}):
+        response = await bed.http.post("/api/messages", content=body, headers=headers)
+        assert response.status_code == 401
+        assert response.json() == {"error": {"code": "unauthorized", "message": "unauthorized"}}
+    assert await recorded(bed.store) == NOTHING
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", "malformed_json"),
+        (b"\x00\xff\xfe", "malformed_json"),
+        (b"[" * 100_000, "malformed_json"),
+        (b"[1, 2]", "bad_request"),
+        (b'{"type": "message"}', "bad_request"),
+    ],
+)
+async def test_a_malformed_activity_with_a_valid_token_is_a_400_with_its_code(
+    bed: TeamsTestbed, body: bytes, code: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = {"Authorization": f"Bearer {bed.connector.token()}"}
+    response = await bed.http.post("/api/messages", content=body, headers=headers)
+    assert response.status_code == 400 and response.json()["error"]["code"] == code
+    assert await recorded(bed.store) == NOTHING
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+async def test_an_oversized_activity_is_a_413_before_anything_else(bed: TeamsTestbed) -> None:
+    response = await bed.http.post("/api/messages", content=b"x" * (2 << 20))
+    assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
