@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Awaitable
 
 from core.alerts.lifecycle import Alert, AlertStatus
-from core.alerts.notices import SILENCE_S
-from core.errors import Forbidden, MisuseError
+from core.alerts.notices import MAX_SILENCE_S, SILENCE_S
+from core.errors import Forbidden, InvalidInput, MisuseError
 from core.runtime import Runtime, Submission
 from core.store.alerts import AlertStore
 from core.store.records import Principal
@@ -47,6 +47,8 @@ class AlertDesk:
         if not (who.is_admin or who.user_id == alert.owner_id):
             await self._refused(who, alert_id, "silence", "forbidden")
             raise Forbidden("Only an admin or the owner of this check can silence its alerts.")
+        if not 0 < for_s <= MAX_SILENCE_S:  # NaN fails too
+            raise InvalidInput(f"a silence lasts more than 0 s and at most {MAX_SILENCE_S:.0f} s")
         until = self._alerts.clock.now() + for_s
         return await self._guarded(
             who,

@@ -12,6 +12,7 @@ ACK = "alert_ack"
 INVESTIGATE = "alert_investigate"
 SILENCE = "alert_silence"
 SILENCE_S = 3600.0  # the button silences for an hour
+MAX_SILENCE_S = 30 * 86_400.0  # longer than a month is a paused check, not a silence
 
 
 def card_key(alert_id: str) -> str:

@@ -3,12 +3,17 @@ decided by the core's alert desk and audited (refusals too)."""
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime
 from typing import Any
 
 import httpx
+import pytest
 
+from core.alerts.desk import AlertDesk
+from core.errors import InvalidInput
+from core.store.alerts import AlertStore
 from core.store.context import ContextStore
 from tests.channels.api.alerts import raise_alert
 from tests.channels.api.conftest import Api, auth
@@ -139,3 +144,20 @@ async def test_investigate_starts_one_run_that_the_callers_session_continues(
     assert ("alert.investigated", api.tenant.member.user_id) in [
         (a, w) for a, w, _ in await audit_actions(api)
     ]
+
+
+async def test_non_finite_silences_are_refused(api: Api, store: ContextStore) -> None:
+    alert = await raise_alert(store, api.tenant.id, api.tenant.admin.user_id)
+    silence = f"/v1/alerts/{alert.id}/silence"
+    headers = {**auth(api.keys.admin), "content-type": "application/json"}
+    for number in (b"NaN", b"Infinity", b"-Infinity", b"1e400"):
+        body = b'{"duration_s": ' + number + b"}"
+        refused = await api.client.post(silence, content=body, headers=headers)
+        assert refused.status_code == 422, (number, refused.text)
+    desk = AlertDesk(api.engine.runtime, AlertStore(store.db, store.clock, {}))
+    for for_s in (math.nan, math.inf, 1e300, -1.0):
+        with pytest.raises(InvalidInput):
+            await desk.silence(api.tenant.admin, alert.id, for_s)
+    assert (await api.client.get(f"/v1/alerts/{alert.id}", headers=auth(api.keys.admin))).json()[
+        "status"
+    ] == "open"
