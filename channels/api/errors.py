@@ -34,7 +34,7 @@ RETRY_AFTER_S = 5
 WWW_AUTHENTICATE = 'Bearer realm="switchboard"'
 
 # Codes whose status is not the one of their class.
-_STATUS_BY_CODE = {"idempotency_conflict": 422, "malformed_json": 400, "payload_too_large": 413}
+_STATUS_BY_CODE = {"idempotency_conflict": 409, "malformed_json": 400, "payload_too_large": 413}
 _STATUS_BY_CLASS: list[tuple[type[SwitchboardError], int]] = [
     (Busy, 429),
     (NotFound, 404),

@@ -1,9 +1,15 @@
 """The OpenAPI 3.1 document, built from a table of operations and the pydantic models they use,
-so the schemas a client reads are the ones the server validates and renders with."""
+so the schemas a client reads are the ones the server validates and renders with.
+
+Every error a route can give is listed with the `ErrorBody` schema: its own (`Operation.errors`)
+and the ones every request can meet (`_COMMON_ERRORS`: no key, load shedding, a store that is
+down), with the headers that come with them. The test suite fuzzes the served app from this
+document (tests/channels/api/test_schemathesis.py), so a response it does not describe fails."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -15,6 +21,7 @@ from channels.api.routes_bots import BotList
 from channels.api.routes_messages import MessageView
 from channels.api.routes_schedules import ScheduleBody, ScheduleList, ScheduleView
 from channels.api.schemas import (
+    MAX_SEQ,
     AnswerBody,
     ApprovalList,
     ApprovalsQuery,
@@ -25,6 +32,7 @@ from channels.api.schemas import (
     ErrorBody,
     EventList,
     EventsQuery,
+    EventView,
     Health,
     ListQuery,
     QuestionView,
@@ -34,6 +42,7 @@ from channels.api.schemas import (
     SubmitBody,
     SubmittedRunView,
 )
+from channels.api.sse import stream_schema
 
 REF = "#/components/schemas/{model}"
 
@@ -42,6 +51,7 @@ REF = "#/components/schemas/{model}"
 class Header:
     name: str
     description: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
 
 
 @dataclass(frozen=True)
@@ -51,28 +61,57 @@ class Operation:
     operation_id: str
     summary: str
     ok: tuple[int, type[BaseModel] | None]  # None: no content
-    errors: tuple[int, ...] = (401, 404, 503)
+    errors: tuple[int, ...] = (404,)  # besides _COMMON_ERRORS
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     headers: tuple[Header, ...] = ()
-    public: bool = False  # no API key needed
+    public: bool = False  # no API key needed, no store read, no load shedding
     streams: bool = False  # also answers text/event-stream
     notes: str = ""
     extra_ok: dict[int, str] = field(default_factory=dict)
 
 
 _PATH_PARAM = re.compile(r"\{(\w+)\}")
+# Every id in a path: the text policy's identifier, no longer than the store's id columns.
+_PATH_ID = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 40,
+    "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+}
 _ERROR_TEXT = {
     400: "The body is not JSON (`malformed_json`).",
     401: "No API key, or an unknown one (`unauthorized`).",
     403: "Known caller, not allowed (`forbidden`); the message says who may.",
     404: "No such item for this caller (`not_found`); another tenant's ids are never visible.",
     409: "The state does not allow this (`illegal_transition`, `awaiting_decision`, `already_decided`, "
-    "`expired`, `not_waiting`, `conflict`).",
+    "`expired`, `not_waiting`, `conflict`, `idempotency_conflict`: the Idempotency-Key was used with "
+    "another request).",
     413: "The body is larger than the limit (`payload_too_large`).",
-    422: "Invalid input (`invalid_input`, `unknown_bot`, `idempotency_conflict`).",
-    429: "Too much work is waiting (`busy`): nothing was recorded; try again after Retry-After.",
+    422: "Invalid input (`invalid_input`, `unknown_bot`).",
+    429: "Too much work is waiting (`busy`, `overloaded`): nothing was done; try again after Retry-After.",
     503: "The store is unavailable (`store_unavailable`); see Retry-After.",
+}
+# What any request with a key can meet: a missing or unknown key, a server shedding load, a store
+# that does not answer.
+_COMMON_ERRORS = (401, 429, 503)
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+}
+_ERROR_HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "How to authenticate: `Bearer`.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    429: _RETRY_AFTER,
+    503: _RETRY_AFTER,
 }
 
 SCHEDULE_OPERATIONS = (
@@ -82,7 +121,7 @@ SCHEDULE_OPERATIONS = (
         "listSchedules",
         "The caller's schedules (all of the tenant's for an admin).",
         ok=(200, ScheduleList),
-        errors=(401, 503),
+        errors=(),
     ),
     Operation(
         "post",
@@ -90,10 +129,11 @@ SCHEDULE_OPERATIONS = (
         "createSchedule",
         "Create a schedule: a bot runs `prompt` on a cron or an interval and posts to `target`.",
         ok=(201, ScheduleView),
-        errors=(400, 401, 413, 422, 503),
+        errors=(400, 404, 413, 422),
         body=ScheduleBody,
         notes="Give exactly one of `cron` (five fields, read in `timezone`) or `interval_s`; the target "
-        "names a channel or a user of its surface.",
+        "names a channel or a user of its surface, or (Teams) a conversation the bot has stored: an unknown "
+        "one is a 404.",
     ),
     Operation("get", "/v1/schedules/{schedule_id}", "getSchedule", "One schedule.", ok=(200, ScheduleView)),
     Operation(
@@ -102,7 +142,7 @@ SCHEDULE_OPERATIONS = (
         "deleteSchedule",
         "Delete a schedule.",
         ok=(204, None),
-        errors=(401, 404, 503),
+        errors=(404,),
     ),
     Operation(
         "post",
@@ -127,7 +167,7 @@ ALERT_OPERATIONS = (
         "listAlerts",
         "The tenant's alerts raised by anomaly checks, newest first.",
         ok=(200, AlertList),
-        errors=(401, 422, 503),
+        errors=(422,),
         query=AlertsQuery,
     ),
     Operation("get", "/v1/alerts/{alert_id}", "getAlert", "One alert.", ok=(200, AlertView)),
@@ -137,7 +177,7 @@ ALERT_OPERATIONS = (
         "acknowledgeAlert",
         "Say you are on it. Any member of the tenant may.",
         ok=(200, AlertView),
-        errors=(401, 404, 409, 503),
+        errors=(404, 409),
     ),
     Operation(
         "post",
@@ -146,7 +186,7 @@ ALERT_OPERATIONS = (
         "Silence an alert, and the next incidents of its check, for a while. An admin or the check's "
         "owner may.",
         ok=(200, AlertView),
-        errors=(400, 401, 403, 404, 409, 413, 422, 503),
+        errors=(400, 403, 404, 409, 413, 422),
         body=SilenceBody,
     ),
     Operation(
@@ -155,7 +195,7 @@ ALERT_OPERATIONS = (
         "investigateAlert",
         "Start the alert's bot on it, as the caller; returns the run at once. Once per alert.",
         ok=(202, InvestigationView),
-        errors=(401, 403, 404, 409, 429, 503),
+        errors=(403, 404, 409),
         notes="The run's session is the caller's API session `alert-<alert id>`: send follow-ups to "
         "`POST /v1/runs` with that `session`.",
     ),
@@ -168,9 +208,15 @@ OPERATIONS: tuple[Operation, ...] = (
         "submitRun",
         "Send a message to a bot; returns at once with the queued run.",
         ok=(202, SubmittedRunView),
-        errors=(400, 401, 413, 422, 429, 503),
+        errors=(400, 409, 413, 422),
         body=SubmitBody,
-        headers=(Header("Idempotency-Key", "Same key and body: the same run (`created: false`)."),),
+        headers=(
+            Header(
+                "Idempotency-Key",
+                "Same key and body: the same run (`created: false`).",
+                {"type": "string", "pattern": "^[!-~]{1,128}$"},
+            ),
+        ),
     ),
     Operation(
         "get",
@@ -178,7 +224,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "listRuns",
         "The caller's runs (all of the tenant's for an admin), newest first.",
         ok=(200, RunList),
-        errors=(401, 422, 503),
+        errors=(422,),
         query=ListQuery,
     ),
     Operation("get", "/v1/runs/{run_id}", "getRun", "One run.", ok=(200, RunView)),
@@ -188,10 +234,16 @@ OPERATIONS: tuple[Operation, ...] = (
         "runEvents",
         "The run's events.",
         ok=(200, EventList),
-        errors=(401, 404, 422, 503),
+        errors=(404, 422),
         query=EventsQuery,
         streams=True,
-        headers=(Header("Last-Event-ID", "Resume after this seq (wins over `after`)."),),
+        headers=(
+            Header(
+                "Last-Event-ID",
+                "Resume after this seq (wins over `after`).",
+                {"type": "integer", "minimum": 0, "maximum": MAX_SEQ},
+            ),
+        ),
         notes="Server-Sent Events by default: one message per event (`id` = seq, `event` = type, `data` = "
         "the event as JSON), until the run is completed, failed or cancelled. `Accept: application/json` "
         "returns the events so far as one JSON document instead.",
@@ -202,7 +254,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "cancelRun",
         "Cancel a run.",
         ok=(200, RunView),
-        errors=(401, 404, 409, 503),
+        errors=(404, 409),
     ),
     Operation(
         "post",
@@ -210,7 +262,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "resumeRun",
         "Continue a failed run from its last checkpoint (or nudge an active one).",
         ok=(202, RunView),
-        errors=(401, 404, 409, 503),
+        errors=(404, 409),
     ),
     Operation(
         "post",
@@ -218,7 +270,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "reconcileRun",
         "Say what became of a side effect whose outcome is unknown; the run continues. Admins only.",
         ok=(200, RunView),
-        errors=(400, 401, 403, 404, 409, 413, 422, 503),
+        errors=(400, 403, 404, 409, 413, 422),
         body=ReconcileBody,
     ),
     Operation(
@@ -227,7 +279,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "listApprovals",
         "Approvals of tool calls: the tenant's for an admin, the ones a member asked for.",
         ok=(200, ApprovalList),
-        errors=(401, 422, 503),
+        errors=(422,),
         query=ApprovalsQuery,
     ),
     Operation("get", "/v1/approvals/{approval_id}", "getApproval", "One approval.", ok=(200, ApprovalView)),
@@ -237,7 +289,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "decideApproval",
         "Approve or deny a tool call; the run resumes by itself. The first valid decision wins.",
         ok=(200, ApprovalView),
-        errors=(400, 401, 403, 404, 409, 413, 422, 503),
+        errors=(400, 403, 404, 409, 413, 422),
         body=DecisionBody,
         notes="A user-tier call is approved by the user who asked; an admin-tier one by an admin other "
         "than the one who asked. A denial's reason reaches the agent as the tool's result.",
@@ -249,7 +301,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "answerQuestion",
         "Answer a question the agent asked; the run resumes by itself. Only the person asked may.",
         ok=(200, QuestionView),
-        errors=(400, 401, 403, 404, 409, 413, 422, 503),
+        errors=(400, 403, 404, 409, 413, 422),
         body=AnswerBody,
     ),
     Operation(
@@ -258,12 +310,10 @@ OPERATIONS: tuple[Operation, ...] = (
         "audit",
         "The tenant's audit log, oldest first. Admins only.",
         ok=(200, AuditList),
-        errors=(401, 403, 404, 422, 503),
+        errors=(403, 404, 422),
         query=AuditParams,
     ),
-    Operation(
-        "get", "/v1/bots", "listBots", "The bots a caller can talk to.", ok=(200, BotList), errors=(401, 503)
-    ),
+    Operation("get", "/v1/bots", "listBots", "The bots a caller can talk to.", ok=(200, BotList), errors=()),
     Operation(
         "get",
         "/v1/runs/{run_id}/message",
@@ -291,9 +341,15 @@ Refs = dict[tuple[type[BaseModel], Mode], dict[str, Any]]
 
 
 def openapi_document(
-    operations: tuple[Operation, ...] = OPERATIONS, *, title: str = "Switchboard API"
+    operations: tuple[Operation, ...] = OPERATIONS,
+    *,
+    title: str = "Switchboard API",
+    bots: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """`bots`: the names a body's `bot` may take (any other is a 422 `unknown_bot`); none: any."""
     refs, schemas = _schemas(operations)
+    if bots:
+        _name_bots(operations, refs, schemas, list(bots))
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         paths.setdefault(op.path, {})[op.method] = _operation(op, refs, schemas)
@@ -303,7 +359,8 @@ def openapi_document(
             "summary": "This document.",
             "security": [],
             "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+                "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "429": _error_response(429, refs),
             },
         }
     }
@@ -321,7 +378,10 @@ def openapi_document(
 
 def _schemas(operations: tuple[Operation, ...]) -> tuple[Refs, dict[str, Any]]:
     """Every model's $ref, and the component schemas they point to."""
-    wanted: dict[tuple[type[BaseModel], Mode], None] = {(ErrorBody, "serialization"): None}
+    wanted: dict[tuple[type[BaseModel], Mode], None] = {
+        (ErrorBody, "serialization"): None,
+        (EventView, "serialization"): None,  # one message of an event stream
+    }
     for op in operations:
         if op.ok[1] is not None:
             wanted[(op.ok[1], "serialization")] = None
@@ -334,34 +394,45 @@ def _schemas(operations: tuple[Operation, ...]) -> tuple[Refs, dict[str, Any]]:
     )
 
 
+def _name_bots(
+    operations: tuple[Operation, ...], refs: Refs, schemas: dict[str, Any], bots: list[str]
+) -> None:
+    for op in operations:
+        if op.body is not None:
+            bot = _resolve(refs[(op.body, "validation")], schemas).get("properties", {}).get("bot")
+            if bot is not None and bot.get("type") == "string":
+                bot["enum"] = bots
+
+
 def _operation(op: Operation, refs: Refs, schemas: dict[str, Any]) -> dict[str, Any]:
-    error = {"application/json": {"schema": refs[(ErrorBody, "serialization")]}}
     responses: dict[str, Any] = {str(op.ok[0]): {"description": "No content"}}
     ok: dict[str, Any] = {}
     if op.ok[1] is not None:
         ok = {"application/json": {"schema": refs[(op.ok[1], "serialization")]}}
-        responses[str(op.ok[0])] = {"description": "OK", "content": _with_stream(ok, op.streams)}
+        if op.streams:
+            ok["text/event-stream"] = {
+                "schema": stream_schema(
+                    refs[(EventView, "serialization")], refs[(ErrorBody, "serialization")]
+                )
+            }
+        responses[str(op.ok[0])] = {"description": "OK", "content": ok}
     for status, text in op.extra_ok.items():
         responses[str(status)] = {"description": text, "content": ok}
-    for status in op.errors:
-        responses[str(status)] = {"description": _ERROR_TEXT[status], "content": error}
+    # A path whose id holds a control character, or is longer than any id, is a 422 (PathGuard).
+    path_errors = (422,) if _PATH_PARAM.search(op.path) else ()
+    for status in sorted({*op.errors, *path_errors, *(() if op.public else _COMMON_ERRORS)}):
+        responses[str(status)] = _error_response(status, refs)
     out: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "responses": responses}
     if op.notes:
         out["description"] = op.notes
     if op.public:
         out["security"] = []
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": _PATH_ID}
         for name in _PATH_PARAM.findall(op.path)
     ]
     params += [
-        {
-            "name": h.name,
-            "in": "header",
-            "required": False,
-            "description": h.description,
-            "schema": {"type": "string"},
-        }
+        {"name": h.name, "in": "header", "required": False, "description": h.description, "schema": h.schema}
         for h in op.headers
     ]
     if op.query is not None:
@@ -374,8 +445,14 @@ def _operation(op: Operation, refs: Refs, schemas: dict[str, Any]) -> dict[str, 
     return out
 
 
-def _with_stream(content: dict[str, Any], streams: bool) -> dict[str, Any]:
-    return {**content, "text/event-stream": {"schema": {"type": "string"}}} if streams else content
+def _error_response(status: int, refs: Refs) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": _ERROR_TEXT[status],
+        "content": {"application/json": {"schema": refs[(ErrorBody, "serialization")]}},
+    }
+    if status in _ERROR_HEADERS:
+        response["headers"] = _ERROR_HEADERS[status]
+    return response
 
 
 def _resolve(ref: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
@@ -387,6 +464,15 @@ def _resolve(ref: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
 def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
     required = set(schema.get("required", ()))
     return [
-        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        {"name": name, "in": "query", "required": name in required, "schema": _not_null(prop)}
         for name, prop in schema.get("properties", {}).items()
     ]
+
+
+def _not_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent or a string, never null: `X | None` fields lose their null."""
+    branches = [b for b in prop.get("anyOf", ()) if b != {"type": "null"}]
+    if len(branches) != 1 or len(prop["anyOf"]) != 2:
+        return prop
+    outer = {k: v for k, v in prop.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**branches[0], **outer}

@@ -6,9 +6,12 @@ the book decides who may see and change what (another tenant's schedule is a 404
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from functools import cache
+from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,36 +22,208 @@ from channels import scheduling
 from channels.api.auth import authenticate
 from channels.api.body import read_json
 from channels.api.errors import json_response
+from channels.api.schemas import SPACE, FreeText, Said
+from channels.teams.conversations import ConversationStore
+from channels.teams.profile import TARGET_KEY_CHARS
+from core.errors import NotFound
 from core.runtime import Runtime
-from core.schedules import MAX_GRACE_S, MAX_INTERVAL_S, MIN_INTERVAL_S, Draft
+from core.schedules import MAX_GRACE_S, MAX_INTERVAL_S, MAX_PROMPT_CHARS, MIN_INTERVAL_S, TEXT_LIMITS, Draft
 from core.store.records import Principal
 from core.store.schedule_records import Misfire, Schedule
+from core.text import check_identifier
+
+# --- the cron grammar the API takes, as one regex the document shows and the server matches ----
+# Five fields separated by single spaces: minute hour day-of-month month day-of-week (APScheduler's
+# reading: 0 or mon is Monday). A field is a comma list of `*`, `*/step`, a value or an ascending
+# range `a-b`; days of the week may be named (mon..sun, `mon-fri`). A day-of-month and month pair
+# that never meet ("30 2") is not in the grammar, so everything it matches has a next fire time.
 
 
-class TargetBody(BaseModel):
+def _numbers(low: int, high: int) -> str:
+    """A regex for the whole numbers low..high, written without leading zeros."""
+    parts = []
+    for tens in range(low // 10, high // 10 + 1):
+        first, last = max(low, tens * 10) % 10, min(high, tens * 10 + 9) % 10
+        units = str(first) if first == last else f"[{first}-{last}]"
+        parts.append(units if tens == 0 else f"{tens}{units}")
+    return f"(?:{'|'.join(parts)})"
+
+
+def _item(low: int, high: int, values: tuple[int, int] | None = None) -> str:
+    """One item of a field whose values run low..high: `*`, `*/step`, a value or an ascending
+    range; `values` narrows the single values and the ranges' starts."""
+    first, last = values or (low, high)
+    ranges = "|".join(f"{a}-{_numbers(a + 1, high)}" for a in range(first, min(last, high - 1) + 1))
+    return f"(?:\\*(?:/{_numbers(1, high - low)})?|{ranges}|{_numbers(first, last)})"
+
+
+def _list(item: str, some: str | None = None) -> str:
+    """A comma list of `item`s, with at least one `some` when given."""
+    return f"{item}(?:,{item})*" if some is None else f"(?:{item},)*{some}(?:,{item})*"
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_NAMED_DAY = "|".join(
+    f"{day}(?:-(?:{'|'.join(_DAYS[n + 1 :])}))?" if n < 6 else day for n, day in enumerate(_DAYS)
+)
+_MINUTE = _list(_item(0, 59))
+_HOUR = _list(_item(0, 23))
+_WEEKDAY = _list(f"(?:{_item(0, 6)}|{_NAMED_DAY})")
+_DAY, _MONTH = _item(1, 31), _item(1, 12)
+_DAY_30 = "(?:30|30-31)"
+_MONTH_RANGE = "|".join(f"{a}-{_numbers(a + 1, 12)}" for a in range(1, 12))  # each holds a long month
+_NOT_FEBRUARY = f"(?:\\*(?:/{_numbers(1, 11)})?|{_MONTH_RANGE}|1|{_numbers(3, 12)})"
+_LONG_MONTH = f"(?:\\*(?:/{_numbers(1, 11)})?|{_MONTH_RANGE}|1|3|5|7|8|10|12)"
+_DAY_AND_MONTH = (
+    f"(?:{_list(_DAY, _item(1, 31, (1, 29)))} {_list(_MONTH)}"  # a day every month has
+    f"|{_list(f'(?:{_DAY_30}|31)', _DAY_30)} {_list(_MONTH, _NOT_FEBRUARY)}"  # the 30th, not only February
+    f"|31(?:,31)* {_list(_MONTH, _LONG_MONTH)})"  # the 31st, in a month that has one
+)
+CRON_PATTERN = f"{_MINUTE} {_HOUR} {_DAY_AND_MONTH} {_WEEKDAY}"
+_CRON = re.compile(CRON_PATTERN)
+
+
+def _check_cron(value: str) -> str:
+    if _CRON.fullmatch(value) is None:
+        raise ValueError(
+            f"cron {value!r} is not valid: five fields (minute hour day month day-of-week) of `*`, "
+            "`*/step`, values or ascending ranges a-b, such as `0 9 * * mon-fri`; a day and month that "
+            "never meet (`30 2`) never fire"
+        )
+    return value
+
+
+@cache
+def time_zones() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def _check_zone(value: str) -> str:
+    if value not in time_zones():
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)")
+    return value
+
+
+Cron = Annotated[
+    str,
+    AfterValidator(_check_cron),
+    Field(max_length=TEXT_LIMITS["cron"], json_schema_extra={"pattern": f"^{CRON_PATTERN}$"}),
+]
+TimeZone = Annotated[str, AfterValidator(_check_zone), Field(json_schema_extra={"enum": list(time_zones())})]
+
+# A channel, thread, user or conversation: no control character, and something besides spaces.
+_CONTROL = "\\u0000-\\u001f\\u007f-\\u009f"
+
+
+def _check_name(value: str) -> str:
+    check_identifier(value, "the value")
+    if not value.strip():
+        raise ValueError("the value is empty or only white space")
+    return value
+
+
+def _place(max_length: int = 200) -> Any:
+    return Field(
+        max_length=max_length,
+        json_schema_extra={"pattern": f"^[^{_CONTROL}]*[^{_CONTROL}{SPACE}][^{_CONTROL}]*$"},
+    )
+
+
+Place = Annotated[str, AfterValidator(_check_name), _place()]
+# A Discord id: a bare snowflake, or as Discord shows it (<#id> for a channel, <@id> for a user).
+Snowflake = Annotated[str, Field(pattern="^(?:[0-9]{1,20}|<(?:#|@!?)[0-9]{1,20}>)$")]
+
+_CHANNEL_OR_USER = {
+    "oneOf": [
+        {"required": ["channel"], "properties": {"channel": {"type": "string"}, "user": {"type": "null"}}},
+        {
+            "required": ["user"],
+            "properties": {
+                "user": {"type": "string"},
+                "channel": {"type": "null"},
+                "thread": {"type": "null"},
+            },
+        },
+    ]
+}
+
+
+class _PlaceTarget(BaseModel):
+    """A channel (optionally a thread in it) or a user to message directly."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_CHANNEL_OR_USER)
+
+    @model_validator(mode="after")
+    def _one_place(self) -> _PlaceTarget:
+        channel, thread, user = (getattr(self, k) for k in ("channel", "thread", "user"))
+        if (channel is None) == (user is None):
+            raise ValueError("a target needs exactly one of channel or user")
+        if thread is not None and channel is None:
+            raise ValueError("a target thread needs its channel")
+        return self
+
+
+class SlackTarget(_PlaceTarget):
+    surface: Literal["slack"]
+    channel: Place | None = None
+    thread: Place | None = None
+    user: Place | None = None
+    conversation: None = None
+
+
+class DiscordTarget(_PlaceTarget):
+    surface: Literal["discord"]
+    channel: Snowflake | None = None
+    thread: Snowflake | None = None
+    user: Snowflake | None = None
+    conversation: None = None
+
+
+class TeamsTarget(BaseModel):
+    """A conversation the bot has stored: Teams posts only where someone talked to it."""
+
     model_config = ConfigDict(extra="forbid")
 
-    surface: str
-    channel: str | None = None
-    thread: str | None = None
-    user: str | None = None
-    conversation: str | None = None  # a stored conversation (Teams), instead of channel or user
+    surface: Literal["teams"]
+    conversation: Annotated[str, AfterValidator(_check_name), _place(TARGET_KEY_CHARS)]
+    channel: None = None
+    thread: None = None
+    user: None = None
+
+
+TargetBody = Annotated[SlackTarget | DiscordTarget | TeamsTarget, Field(discriminator="surface")]
+
+_CRON_OR_INTERVAL = {
+    "oneOf": [
+        {"required": ["cron"], "properties": {"cron": {"type": "string"}, "interval_s": {"type": "null"}}},
+        {
+            "required": ["interval_s"],
+            "properties": {"interval_s": {"type": "integer"}, "cron": {"type": "null"}},
+        },
+    ]
+}
 
 
 class ScheduleBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_CRON_OR_INTERVAL)
 
-    bot: str
+    bot: str = Field(max_length=TEXT_LIMITS["bot"])
     target: TargetBody
-    prompt: str = Field(min_length=1, max_length=4000)
-    cron: str | None = None
+    prompt: Said = Field(max_length=MAX_PROMPT_CHARS)
+    cron: Cron | None = None
     interval_s: int | None = Field(default=None, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S)
-    timezone: str = "UTC"
-    kind: str = "digest"
-    name: str = ""
+    timezone: TimeZone = "UTC"
+    kind: str = Field(default="digest", max_length=TEXT_LIMITS["kind"])
+    name: FreeText = Field(default="", max_length=TEXT_LIMITS["name"])
     params: dict[str, Any] = Field(default_factory=dict)
     misfire: Misfire = Misfire.SKIP
     grace_s: int = Field(default=300, ge=0, le=MAX_GRACE_S)
+
+    @model_validator(mode="after")
+    def _one_timing(self) -> ScheduleBody:
+        if (self.cron is None) == (self.interval_s is None):
+            raise ValueError("give exactly one of cron or interval_s")
+        return self
 
 
 class ScheduleView(BaseModel):
@@ -100,6 +275,7 @@ class ScheduleEndpoints:
         self._runtime = runtime
         self._book = scheduling.schedule_book(runtime)
         self._max_body_bytes = max_body_bytes
+        self._conversations = ConversationStore(runtime.store.db, runtime.store.clock)
 
     def routes(self) -> list[Route]:
         return [
@@ -118,7 +294,10 @@ class ScheduleEndpoints:
                 ScheduleList(schedules=[schedule_view(s) for s in await self._book.list(who)])
             )
         body = await read_json(request, ScheduleBody, self._max_body_bytes)
-        draft = Draft(**body.model_dump(exclude={"target"}), target=body.target.model_dump())
+        if isinstance(body.target, TeamsTarget):
+            await self._stored(who, body.target.conversation)
+        target = body.target.model_dump(exclude_none=True)
+        draft = Draft(**body.model_dump(exclude={"target"}), target=target)
         return json_response(schedule_view(await self._book.create(who, draft)), 201)
 
     async def item(self, request: Request) -> Response:
@@ -136,6 +315,15 @@ class ScheduleEndpoints:
     async def resume(self, request: Request) -> Response:
         who = await self._who(request)
         return json_response(schedule_view(await self._book.resume(who, request.path_params["schedule_id"])))
+
+    async def _stored(self, who: Principal, conversation: str) -> None:
+        """A Teams conversation the tenant's bot has not stored is an unknown item: a 404, as an
+        unknown id is, so a well-formed body is never a 422 for what the store happens to hold."""
+        if await self._conversations.get(who.tenant_id, conversation) is None:
+            raise NotFound(
+                f"no Teams conversation {conversation!r} is stored for this tenant: the bot can only post "
+                "where someone has talked to it"
+            )
 
     async def _who(self, request: Request) -> Principal:
         return await authenticate(request, self._runtime.store.directory)

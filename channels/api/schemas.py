@@ -5,27 +5,77 @@ Core hands out frozen dataclasses; the converters at the bottom turn them into t
 
 from __future__ import annotations
 
-import contextlib
-import math
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from core.errors import InvalidInput
 from core.governance.desk import MAX_FREE_TEXT
 from core.lifecycle import RunStatus
 from core.store.audit import AuditEntry
 from core.store.records import Approval, Question, Run, RunEvent
+from core.text import check_identifier, check_text
 
 MAX_SEQ = 2**31 - 1  # event seqs are 32-bit integers in the store
+MAX_ID = 40  # the store's id columns
+
+
+def _policy(check: Callable[[str, str], str]) -> AfterValidator:
+    """A core/text.py check as a pydantic validator: its refusal names the field."""
+
+    def validate(value: str) -> str:
+        try:
+            return check(value, "the value")
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
+
+    return AfterValidator(validate)
+
+
+# The text policy (core/text.py) for bodies and queries: an id, key or name holds no control
+# character; free text keeps line breaks and tabs but no NUL or lone surrogate.
+Identifier = Annotated[
+    str,
+    _policy(check_identifier),
+    Field(json_schema_extra={"pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"}),
+]
+FreeText = Annotated[str, _policy(check_text), Field(json_schema_extra={"pattern": "^[^\\u0000]*$"})]
+
+# What Python's str.strip() removes (every character whose isspace() is true), spelled with \u
+# escapes so that the document's ECMA regex and Python's re read the same class: their `\s`
+# differ (U+001C to U+001F, U+0085, U+FEFF).
+SPACE = (
+    "\\u0009-\\u000d\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+_NOT_SPACE = re.compile(f"[^{SPACE}]")
+
+
+def _not_blank(value: str) -> str:
+    if _NOT_SPACE.search(value) is None:
+        raise ValueError("the value is empty or only white space")
+    return value
+
+
+# Free text that must say something: at least one character strip() keeps (and no NUL).
+Said = Annotated[
+    str,
+    _policy(check_text),
+    AfterValidator(_not_blank),
+    Field(json_schema_extra={"pattern": f"^[^\\u0000]*[^\\u0000{SPACE}][^\\u0000]*$"}),
+]
 
 
 class SubmitBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    bot: str = Field(min_length=1, max_length=100, description="The bot to talk to.")
-    message: str = Field(description="The user's message; the runtime bounds its length.")
-    session: str | None = Field(
+    bot: Identifier = Field(min_length=1, max_length=100, description="The bot to talk to.")
+    message: Said = Field(
+        description="The user's message: something besides white space; the runtime bounds its length."
+    )
+    session: Identifier | None = Field(
         default=None,
         min_length=1,
         max_length=200,
@@ -36,7 +86,7 @@ class SubmitBody(BaseModel):
 
 class ListQuery(BaseModel):
     status: RunStatus | None = None
-    bot: str | None = Field(default=None, max_length=100)
+    bot: Identifier | None = Field(default=None, max_length=100)
     limit: int = Field(default=50, ge=1, le=200)
 
 
@@ -126,25 +176,49 @@ class Health(BaseModel):
 MAX_REASON = 2000
 
 
+# An instant in a query: epoch seconds, or an ISO-8601 date with an optional time and zone. The
+# patterns admit only what parses (real calendar days, leap years included), so the document and
+# the parser cannot disagree.
+_EPOCH = "-?[0-9]{1,11}(?:\\.[0-9]{1,6})?"
+_YEAR = "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_DATE = (
+    f"(?:{_YEAR}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    f"|(?:0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29)"
+)
+_TIME = (
+    "(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\\.[0-9]{1,6})?)?"
+    "(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?)?"
+)
+_INSTANT = re.compile(f"(?:(?P<epoch>{_EPOCH})|{_DATE}{_TIME})")
+
+
 def epoch_seconds(value: Any) -> Any:
     """An instant as epoch seconds, from epoch seconds or ISO-8601 (UTC when it names no zone)."""
     if not isinstance(value, str):
         return value
-    with contextlib.suppress(ValueError):
-        number = float(value)
-        if math.isfinite(number):
-            return number
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError("expected an ISO-8601 time or epoch seconds") from None
+    found = _INSTANT.fullmatch(value)
+    if found is None:
+        raise ValueError(
+            "expected epoch seconds or an ISO-8601 time such as 2024-05-01 or 2024-05-01T09:30:00Z"
+        )
+    if found.group("epoch") is not None:
+        return float(value)
+    moment = datetime.fromisoformat(value)
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 Instant = Annotated[
     float,
     BeforeValidator(epoch_seconds),
-    WithJsonSchema({"type": "string", "description": "ISO-8601 (UTC if no zone) or epoch seconds."}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^(?:{_EPOCH}|{_DATE}{_TIME})$",
+            "description": "Epoch seconds, or an ISO-8601 date with an optional time and zone "
+            "(2024-05-01, 2024-05-01T09:30:00Z); UTC if it names no zone.",
+        }
+    ),
 ]
 ApprovalStatus = Literal["pending", "approved", "denied", "expired", "cancelled"]
 
@@ -158,7 +232,7 @@ class DecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approve", "deny"]
-    reason: str | None = Field(
+    reason: FreeText | None = Field(
         default=None, max_length=MAX_REASON, description="Told to the agent on a denial."
     )
 
@@ -186,7 +260,7 @@ class ApprovalList(BaseModel):
 class AnswerBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    answer: str = Field(
+    answer: FreeText = Field(
         min_length=1,
         max_length=MAX_FREE_TEXT,
         description="An option's text, its 1-based number, or free text when the question allows it.",
@@ -213,13 +287,13 @@ class ReconcileBody(BaseModel):
     decision: Literal["done", "not_done", "retry"] = Field(
         description="done: the side effect happened; not_done: it did not; retry: run it again."
     )
-    note: str | None = Field(default=None, max_length=MAX_REASON)
+    note: FreeText | None = Field(default=None, max_length=MAX_REASON)
 
 
 class AuditParams(BaseModel):
-    run_id: str | None = Field(default=None, max_length=100)
-    user_id: str | None = Field(default=None, max_length=100, description="Who acted.")
-    tool: str | None = Field(default=None, max_length=100)
+    run_id: Identifier | None = Field(default=None, max_length=MAX_ID)
+    user_id: Identifier | None = Field(default=None, max_length=MAX_ID, description="Who acted.")
+    tool: Identifier | None = Field(default=None, max_length=100)
     since: Instant | None = None
     until: Instant | None = Field(default=None, description="Exclusive.")
     limit: int = Field(default=200, ge=1, le=1000)

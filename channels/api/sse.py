@@ -2,6 +2,11 @@
 
 The store is the source of truth: the stream polls it, and the in-process notifier only cuts the
 wait short, so events written by another process still arrive within one poll interval.
+
+What a stream carries (`stream_schema` states it for the OpenAPI document):
+    id: <seq>, event: <the event's type>, data: the event as JSON (`EventView`)
+    event: error, data: an `ErrorBody`, once, as the last message, if the stream breaks
+    `: keepalive` comment lines while nothing happens
 """
 
 from __future__ import annotations
@@ -10,10 +15,12 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from channels.api.errors import public_error
 from channels.api.schemas import ErrorBody, event_view
 from core.errors import SwitchboardError
+from core.events import EventType
 from core.lifecycle import FINAL, RunStatus
 from core.runtime import Runtime
 from core.store.records import Principal, RunEvent
@@ -29,6 +36,28 @@ CLOSING = FINAL | {RunStatus.FAILED}
 class StreamOptions:
     poll_s: float = 1.0  # longest wait between two store polls
     keepalive_s: float = 15.0  # a comment line this often keeps proxies from closing an idle stream
+
+
+def stream_schema(event_ref: dict[str, Any], error_ref: dict[str, Any]) -> dict[str, Any]:
+    """One message of the stream, as JSON Schema over its fields (as OpenAPI 3.2's `itemSchema`
+    of text/event-stream reads them); `data` is JSON, of the schema its event names."""
+
+    def message(event: dict[str, Any], data: dict[str, Any], *, with_id: bool) -> dict[str, Any]:
+        properties: dict[str, Any] = {
+            "event": event,
+            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": data},
+        }
+        if with_id:
+            properties["id"] = {"type": "string", "pattern": "^[0-9]+$", "description": "The event's seq."}
+        return {"type": "object", "properties": properties, "required": sorted(properties)}
+
+    names = {"type": "string", "enum": sorted(e.value for e in EventType), "description": "The event's type."}
+    return {
+        "oneOf": [
+            message(names, event_ref, with_id=True),
+            message({"const": "error"}, error_ref, with_id=False),
+        ]
+    }
 
 
 def format_event(event: RunEvent) -> str:

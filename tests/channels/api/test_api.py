@@ -122,7 +122,7 @@ async def test_idempotency_key_returns_the_same_run_and_refuses_another_body(api
     assert again.json()["id"] == first.json()["id"]
 
     changed = await api.client.post("/v1/runs", json={**body, "message": "something else"}, headers=headers)
-    assert_error(changed, 422, "idempotency_conflict")
+    assert_error(changed, 409, "idempotency_conflict")
 
     # The key is the caller's own: a colleague sending the same key and body gets their own run.
     theirs = await api.client.post(
@@ -547,7 +547,7 @@ async def test_store_down_is_503(url: str) -> None:
     [
         (Conflict("parked", code="awaiting_decision"), 409, "awaiting_decision"),
         (IllegalTransition("no"), 409, "illegal_transition"),
-        (Conflict("reused", code="idempotency_conflict"), 422, "idempotency_conflict"),
+        (Conflict("reused", code="idempotency_conflict"), 409, "idempotency_conflict"),
         (MisuseError("odd"), 422, "bad_request"),
         (Forbidden("no"), 403, "forbidden"),
         (StaleLease("lost"), 500, "internal"),
