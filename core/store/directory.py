@@ -2,6 +2,11 @@
 
 A surface's user id (a Slack `U…`, a Discord snowflake) is never a product user id: it maps to
 one through `identities`, inside one tenant.
+
+Every API request is authenticated, so a key's principal is remembered for `KEY_TTL_S` (by the
+key's hash, never the key). Revoking a key or changing a role through this directory forgets
+the entries at once; a change made by another process (or by hand in SQL) is seen within the
+TTL. Unknown keys are not remembered: a key created elsewhere works at once.
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
+import time
+from collections.abc import Callable
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +26,9 @@ from core.ids import new_id
 from core.store.database import Database
 from core.store.records import Principal, Role, User
 from core.store.schema import api_keys, identities, tenants, users
+
+KEY_TTL_S = 5.0  # the longest a key revoked (or a role changed) in another process keeps working
+KEY_CACHE_SIZE = 10_000
 
 
 def hash_key(key: str) -> str:
@@ -33,10 +43,59 @@ _BY_KEY_HASH = (
 )
 
 
+_REVOKE = (
+    update(api_keys)
+    .where(api_keys.c.key_hash == bindparam("b_hash"), api_keys.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("b_at"))
+)
+
+
+class KeyCache:
+    """Principals by key hash, each for `ttl_s` on a monotonic clock; the oldest go first when full."""
+
+    def __init__(
+        self, ttl_s: float = KEY_TTL_S, size: int = KEY_CACHE_SIZE, now: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._ttl_s = ttl_s
+        self._size = size
+        self._now = now
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self.generation = 0  # bumped by every forget: a lookup that began before one is not kept
+
+    def get(self, key_hash: str) -> Principal | None:
+        entry = self._entries.get(key_hash)
+        if entry is None:
+            return None
+        if entry[0] <= self._now():
+            self._entries.pop(key_hash, None)
+            return None
+        return entry[1]
+
+    def put(self, key_hash: str, who: Principal, generation: int) -> None:
+        if generation != self.generation:
+            return
+        if len(self._entries) >= self._size:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[key_hash] = (self._now() + self._ttl_s, who)
+
+    def forget(self, key_hash: str) -> None:
+        self.generation += 1
+        self._entries.pop(key_hash, None)
+
+    def forget_user(self, tenant_id: str, user_id: str) -> None:
+        self.generation += 1
+        stale = [
+            h for h, (_, who) in self._entries.items() if (who.tenant_id, who.user_id) == (tenant_id, user_id)
+        ]
+        for key_hash in stale:
+            del self._entries[key_hash]
+
+
 class Directory:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, keys: KeyCache | None = None) -> None:
         self._db = db
         self._clock = clock
+        self._keys = keys or KeyCache()
 
     async def create_tenant(self, name: str, *, tenant_id: str | None = None) -> str:
         tenant_id = tenant_id or new_id("ten")
@@ -82,6 +141,7 @@ class Directory:
                 .values(role=role.value)
             )
         )
+        self._keys.forget_user(tenant_id, user_id)
 
     async def external_id(self, tenant_id: str, surface: str, user_id: str) -> str | None:
         """A product user's id on a surface (to mention them there), if they came from it."""
@@ -152,9 +212,24 @@ class Directory:
         )
         return key
 
+    async def revoke_api_key(self, key: str) -> bool:
+        """True if the key was live. It stops working here at once, elsewhere within `KEY_TTL_S`."""
+        key_hash = hash_key(key)
+        params = {"b_hash": key_hash, "b_at": self._clock.now()}
+        try:
+            revoked: int = await self._db.run(lambda conn: conn.execute(_REVOKE, params).rowcount)
+        finally:
+            self._keys.forget(key_hash)
+        return revoked > 0
+
     async def authenticate(self, key: str) -> Principal:
-        params = {"b_hash": hash_key(key)}
-        row = await self._db.run(lambda conn: conn.execute(_BY_KEY_HASH, params).first())
+        key_hash = hash_key(key)
+        if (known := self._keys.get(key_hash)) is not None:
+            return known
+        params, generation = {"b_hash": key_hash}, self._keys.generation
+        row = await self._db.read(lambda conn: conn.execute(_BY_KEY_HASH, params).first())
         if row is None:
             raise Unauthorized("unknown or revoked API key")
-        return Principal(tenant_id=row.tenant_id, user_id=row.user_id, role=Role(row.role))
+        who = Principal(tenant_id=row.tenant_id, user_id=row.user_id, role=Role(row.role))
+        self._keys.put(key_hash, who, generation)
+        return who

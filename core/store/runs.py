@@ -175,7 +175,7 @@ class RunStore:
 
     async def get(self, tenant_id: str, run_id: str) -> Run:
         stmt = select(runs).where(runs.c.tenant_id == tenant_id, runs.c.id == run_id)
-        row = await self._db.run(lambda conn: conn.execute(stmt).first())
+        row = await self._db.read(lambda conn: conn.execute(stmt).first())
         if row is None:
             raise NotFound(f"no run {run_id}")
         return run_from_row(row)
