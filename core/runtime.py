@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from core.admission import Admission
@@ -23,6 +23,7 @@ from core.store.audit import AuditEntry, AuditQuery
 from core.store.context import ContextStore
 from core.store.records import Approval, NewEvent, Principal, Question, Run, RunEvent
 from core.store.runs import NewRun, Submitted
+from core.text import check_identifier, clean_text
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Runtime:
     async def submit(self, who: Principal, sub: Submission) -> Submitted:
         """Record the message and create its run; returns at once, never waiting on a model."""
         self.bots.get(sub.bot)
+        sub = _storable(sub)
         text = sub.text.strip()
         if not text:
             raise InvalidInput("the message is empty")
@@ -196,6 +198,16 @@ class Runtime:
             await self.notifier.wait(run_id, min(poll_s, max(0.0, deadline - time.monotonic())))
             run = await self.run(who, run_id)
         return run
+
+
+def _storable(sub: Submission) -> Submission:
+    """The text policy (core/text.py) at the one ingress of every surface: a chat surface's text
+    is cleaned (its user cannot resend; the REST API refused it already); keys are refused."""
+    keys = {"thread key": sub.thread_key, "idempotency key": sub.idempotency_key, "event id": sub.event_id}
+    for what, key in keys.items():
+        if key is not None:
+            check_identifier(key, f"the {what}")
+    return replace(sub, text=clean_text(sub.text))
 
 
 def _request_hash(sub: Submission) -> str:

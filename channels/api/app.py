@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,6 +14,7 @@ from starlette.routing import Route
 from channels.api.errors import EXCEPTION_HANDLERS
 from channels.api.health import HealthEndpoint
 from channels.api.openapi import openapi_document
+from channels.api.paths import PathGuard
 from channels.api.routes_alerts import AlertEndpoints
 from channels.api.routes_bots import BotEndpoints
 from channels.api.routes_decisions import DecisionEndpoints
@@ -37,7 +39,8 @@ def build_api(
     decisions = DecisionEndpoints(runtime, max_body_bytes=max_body_bytes)
     health = HealthEndpoint(runtime.store.db)
     alerts = alerts or AlertStore(runtime.store.db, runtime.store.clock, {})
-    document = json.dumps(openapi_document(), separators=(",", ":")).encode()
+    bots = [b.name for b in runtime.bots]
+    document = json.dumps(openapi_document(bots=bots), separators=(",", ":")).encode()
 
     async def openapi(request: Request) -> Response:
         return Response(document, media_type="application/json")
@@ -52,4 +55,5 @@ def build_api(
         Route("/healthz", health.check, methods=["GET"], name="healthz"),
         Route("/openapi.json", openapi, methods=["GET"], name="openapi"),
     ]
-    return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
+    # Every path parameter is checked once, before routing (channels/api/paths.py).
+    return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, middleware=[Middleware(PathGuard)])

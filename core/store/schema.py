@@ -6,21 +6,19 @@ Times are float seconds since the epoch: one representation on SQLite and Postgr
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
-    BigInteger,
     Column,
-    Float,
     ForeignKey,
     Index,
-    Integer,
     MetaData,
     PrimaryKeyConstraint,
-    String,
     Table,
-    Text,
     UniqueConstraint,
     text,
 )
+
+# SQLAlchemy's types, refusing what a driver would raise on (NUL, lone surrogates, overlong
+# text, NaN, integer overflow) with InvalidInput. Every column below is one of these.
+from core.store.columns import JSON, BigInteger, Float, Integer, String, Text
 
 metadata = MetaData(
     naming_convention={
