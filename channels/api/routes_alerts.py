@@ -25,13 +25,11 @@ from channels.api.routes_runs import SURFACE, full_run_view
 from channels.api.schemas import RunView, timestamp
 from core.alerts.desk import AlertDesk
 from core.alerts.lifecycle import LIVE, Alert, AlertStatus
-from core.alerts.notices import SILENCE_S
+from core.alerts.notices import MAX_SILENCE_S, SILENCE_S
 from core.errors import SwitchboardError
 from core.runtime import Runtime
 from core.store.alerts import AlertStore
 from core.store.records import Principal
-
-MAX_SILENCE_S = 30 * 86_400  # longer than a month is a paused check, not a silence
 
 
 class AlertsQuery(BaseModel):

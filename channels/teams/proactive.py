@@ -19,7 +19,7 @@ from typing import Any
 from channels.teams.conversations import ConversationStore
 from channels.teams.markdown import split_markdown
 from channels.teams.profile import SURFACE, TARGET_KEY_CHARS, TeamsProfile
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.store.outbox import OutboxStore
 
 
@@ -66,8 +66,8 @@ async def check_target(conversations: ConversationStore, tenant_id: str, target:
         )
     if len(key) > TARGET_KEY_CHARS:
         raise InvalidInput(f"a Teams conversation key has at most {TARGET_KEY_CHARS} characters")
-    if await conversations.get(tenant_id, key) is None:
-        raise InvalidInput(
+    if await conversations.get(tenant_id, key) is None:  # an unknown item, as an unknown id is
+        raise NotFound(
             f"no Teams conversation {key!r} is stored for this tenant: the bot can only post where "
             "someone has talked to it"
         )

@@ -20,7 +20,7 @@ import pytest
 from channels.scheduling import THREAD_KEYS
 from channels.teams.profile import address, is_proactive, proactive_key
 from channels.teams.renderer import TeamsRenderer
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.events import EventType
 from core.model.port import Message
 from core.store.context import ContextStore
@@ -171,8 +171,9 @@ async def test_teams_targets_are_checked_when_the_schedule_is_created(
 ) -> None:
     async with scheduled(database_url, connector) as s:
         stored = await s.conversation("personal")
+        with pytest.raises(NotFound, match="no Teams conversation 'a:1never"):  # an unknown item
+            await s.schedule({"conversation": "a:1never-talked-to-the-bot"})
         for target, reason in [
-            ({"conversation": "a:1never-talked-to-the-bot"}, "no Teams conversation 'a:1never"),
             ({"channel": CHANNEL}, "a Teams target is"),
             ({"conversation": stored, "user": "29:alice"}, "not both"),
             ({"conversation": "x" * 260}, "at most 240 characters"),
