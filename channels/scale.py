@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from channels.api.shedding import ShedOptions, Turns
 from core import metrics
 from core.admission import Admission, Limits
 from core.model.gateway import Guards
@@ -63,3 +64,9 @@ def task_queue(settings: Settings, handler: StepHandler) -> TaskQueue:
     q = settings.queue
     options = NudgeOptions(q.name, q.nudge_ttl_s, q.duplicate_deliveries)
     return CeleryQueue(Redis.from_url(settings.broker_url), handler, options)
+
+
+def turns(settings: Settings) -> Turns:
+    """The API's turns (load shedding), one set per process."""
+    shed = settings.api.shedding
+    return Turns(ShedOptions(shed.requests, shed.reads, shed.waiting, shed.max_wait_s, shed.retry_after_s))

@@ -8,10 +8,13 @@ from collections.abc import AsyncIterator
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount
 
+from channels import scale
 from channels.api.app import build_api
 from channels.api.errors import EXCEPTION_HANDLERS
+from channels.api.shedding import SheddingMiddleware
 from channels.cli.logs import configure_logging
 from channels.composition import build_service
 from channels.demo import ensure_demo_alerts, ensure_demo_tenant
@@ -33,7 +36,8 @@ def create_app(settings: Settings) -> Starlette:
         api = build_api(svc.runtime, max_body_bytes=settings.api.max_body_bytes, alerts=svc.alerts)
         # A Mount built around the API app, so `url_for` finds its routes (run links use it).
         teams = svc.teams.routes() if svc.teams is not None else []  # POST /api/messages
-        app.router.routes[:] = [*fixed, *teams, metrics_route(svc), Mount("", app=api)]
+        shed = Middleware(SheddingMiddleware, turns=scale.turns(settings))  # 429 rather than seconds
+        app.router.routes[:] = [*fixed, *teams, metrics_route(svc), Mount("", app=api, middleware=[shed])]
         if svc.slack is not None:
             slack.app = svc.slack.asgi()
         # With a broker, the workers sweep; the scheduler runs here unless it has its own process.
