@@ -44,6 +44,7 @@ class RigOptions:
     model_port: int = 18401
     extra_env: dict[str, str] = field(default_factory=dict)
     worker_nice: int = 0  # on one shared machine: let the API's requests go before the workers' steps
+    database_url: str | None = None  # default: a fresh PostgreSQL database
 
 
 @dataclass
@@ -161,7 +162,7 @@ async def _make_keys(database_url: str, users: int) -> list[str]:
 async def rig(options: RigOptions, logs: Path) -> AsyncIterator[Rig]:
     """The processes up, with a tenant and `options.users` API keys; all stopped on the way out."""
     logs.mkdir(parents=True, exist_ok=True)
-    database_url = fresh_database()
+    database_url = options.database_url or fresh_database()
     client = redis.Redis(db=options.redis_db)
     client.flushdb()
     client.close()
