@@ -19,10 +19,10 @@ from bots.support import bot as support_bot
 from core.bots import BotRegistry
 from core.model.gateway import OpenAIGateway
 from core.model.port import DeltaSink, ModelClient, ModelReply, ModelRequest
+from core.records import Principal, Role
 from core.settings import ModelSettings
 from core.store.context import ContextStore
 from core.store.migrate import migrate
-from core.store.records import Principal, Role
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 

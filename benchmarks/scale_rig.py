@@ -23,8 +23,8 @@ import aiohttp
 import psycopg
 import redis
 
+from core.records import Role
 from core.store.context import ContextStore
-from core.store.records import Role
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import NotFound, Unauthorized
+from core.records import Principal, Role
+from core.schedule_records import Schedule
 from core.store.context import ContextStore
-from core.store.records import Principal, Role
-from core.store.schedule_records import Schedule
 from scheduler.anomaly.demo import ensure_demo_check
 
 DEMO_TENANT = "demo"

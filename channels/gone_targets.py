@@ -12,10 +12,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from core.schedule_records import Schedule
 from core.schedules import disable_for_run
 from core.store.context import ContextStore
 from core.store.outbox import OutboxItem
-from core.store.schedule_records import Schedule
 
 log = logging.getLogger(__name__)
 

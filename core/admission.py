@@ -34,10 +34,10 @@ from sqlalchemy import Connection, bindparam, text
 from core import metrics
 from core.errors import Busy
 from core.lifecycle import RunStatus
+from core.records import Principal, Run
+from core.steps import Refusal
 from core.store.database import Database
-from core.store.records import Principal, Run
 from core.store.schema import HELD_CONDITION, RUNNING_CONDITION
-from core.store.steps import Refusal
 
 log = logging.getLogger(__name__)
 

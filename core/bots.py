@@ -10,7 +10,7 @@ from pathlib import Path
 from core.errors import UnknownBot
 from core.governance.ask import ask_user
 from core.governance.guardrails import DEFAULT_INPUT_GUARDS, DEFAULT_OUTPUT_GUARDS, Guard
-from core.governance.tiers import Tier, check_bot_tier
+from core.tiers import Tier, check_bot_tier
 from core.tools.registry import ToolRegistry
 from core.tools.spec import ToolSpec
 

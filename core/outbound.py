@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from core.store.records import Run, RunEvent
+from core.records import Run, RunEvent
 
 
 @dataclass(frozen=True)

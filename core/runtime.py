@@ -19,9 +19,9 @@ from core.governance.desk import DecisionDesk
 from core.ids import new_id
 from core.lifecycle import ACTIVE, PARKED, RunStatus
 from core.queue.port import TaskQueue
+from core.records import Approval, NewEvent, Principal, Question, Run, RunEvent
 from core.store.audit import AuditEntry, AuditQuery
 from core.store.context import ContextStore
-from core.store.records import Approval, NewEvent, Principal, Question, Run, RunEvent
 from core.store.runs import NewRun, Submitted
 from core.text import check_identifier, clean_text
 

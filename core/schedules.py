@@ -19,14 +19,13 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import InvalidInput, NotFound
+from core.records import Principal
+from core.schedule_records import Draft, Misfire, Schedule
 from core.store.context import ContextStore
-from core.store.records import Principal
-from core.store.schedule_records import Misfire, Schedule
 
 TARGET_KEYS = frozenset({"surface", "channel", "thread", "user", "conversation"})
 _PLACE_KEYS = ("surface", "channel", "thread", "user")
@@ -79,23 +78,6 @@ class BasicTiming:
             ) from None
 
 
-@dataclass(frozen=True)
-class Draft:
-    """What a caller asks for; the book fills in the tenant, owner and ids."""
-
-    bot: str
-    target: dict[str, Any]
-    prompt: str
-    cron: str | None = None
-    interval_s: int | None = None
-    timezone: str = "UTC"
-    kind: str = "digest"
-    name: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
-    misfire: Misfire = Misfire.SKIP
-    grace_s: int = 300
-
-
 class ScheduleBook:
     def __init__(
         self,
@@ -145,6 +127,10 @@ class ScheduleBook:
             name=draft.name.strip() or draft.prompt.strip()[:60],
         )
         return await self._store.schedules.create(schedule, actor_user_id=who.user_id)
+
+    async def requester(self, tenant_id: str, user_id: str) -> Principal:
+        user = await self._store.directory.get_user(tenant_id, user_id)
+        return Principal(tenant_id, user.id, user.role)
 
     async def list(self, who: Principal) -> list[Schedule]:
         owner = None if who.is_admin else who.user_id

@@ -19,9 +19,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.errors import Busy, Conflict, InvalidInput
+from core.records import Principal
 from core.runtime import Runtime, Submission
-from core.store.records import Principal
-from core.store.schedule_records import Schedule
+from core.schedule_records import Schedule
 from scheduler.ports import DigestSource, FireDeferred
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from core.store.schedule_records import Misfire, Schedule
+from core.schedule_records import Misfire, Schedule
 
 __all__ = ["DigestSource", "FireDeferred", "FireHandler", "Misfire", "Schedule"]
 

@@ -32,8 +32,8 @@ from datetime import UTC, datetime
 from core.errors import InvalidInput, NotFound, StoreError
 from core.metrics import LOOP_ITEM_FAILURES
 from core.periodic import Periodic
+from core.schedule_records import Misfire, Schedule, ScheduleFire
 from core.store.context import ContextStore
-from core.store.schedule_records import Misfire, Schedule, ScheduleFire
 from core.store.schedules import UnreadableSchedule
 from scheduler.ports import FireDeferred, FireHandler
 from scheduler.triggers import latest_due

@@ -6,9 +6,9 @@ and easy to pick apart for the offline demo model's rules.
 
 from __future__ import annotations
 
+from core.schedule_records import Schedule
 from core.store.activity import activity
 from core.store.context import ContextStore
-from core.store.schedule_records import Schedule
 
 
 class ActivitySource:

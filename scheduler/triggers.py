@@ -25,8 +25,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from core.errors import InvalidInput
+from core.schedule_records import Schedule
 from core.schedules import BasicTiming
-from core.store.schedule_records import Schedule
 
 _MAX_PROBES = 8  # ambiguous-hour corrections per call; two are ever needed
 _LOOKBACK_S = (3600, 86_400, 32 * 86_400, 400 * 86_400)

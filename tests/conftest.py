@@ -17,12 +17,12 @@ from sqlalchemy import text
 
 from bots.support import bot as support_bot
 from core.model.gateway import OpenAIGateway
+from core.records import Principal, Role
 from core.scripted_model import Script, ScriptedModelServer
 from core.settings import ModelSettings
 from core.store.context import ContextStore
 from core.store.database import Database
 from core.store.migrate import migrate
-from core.store.records import Principal, Role
 from core.store.schema import metadata
 
 PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from core.errors import Unauthorized
+from core.records import Principal
 from core.store.directory import Directory
-from core.store.records import Principal
 
 
 def bearer_key(request: Request) -> str:

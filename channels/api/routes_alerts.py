@@ -27,9 +27,9 @@ from core.alerts.desk import AlertDesk
 from core.alerts.lifecycle import LIVE, Alert, AlertStatus
 from core.alerts.notices import MAX_SILENCE_S, SILENCE_S
 from core.errors import SwitchboardError
+from core.records import Principal
 from core.runtime import Runtime
 from core.store.alerts import AlertStore
-from core.store.records import Principal
 
 
 class AlertsQuery(BaseModel):

@@ -31,9 +31,9 @@ from channels.api.schemas import (
     question_view,
 )
 from core.governance.desk import refusal
+from core.records import Approval, Principal
 from core.runtime import Runtime
 from core.store.audit import AuditQuery
-from core.store.records import Approval, Principal
 
 
 class DecisionEndpoints:

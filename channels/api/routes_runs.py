@@ -30,9 +30,9 @@ from channels.api.schemas import (
 from channels.api.sse import StreamOptions, event_stream
 from core.errors import InvalidInput, SwitchboardError
 from core.lifecycle import RunStatus
+from core.records import Principal, Run, RunEvent
 from core.runtime import Runtime, Submission
 from core.store.decisions import DecisionStore
-from core.store.records import Principal, Run, RunEvent
 
 SURFACE = "api"
 _SEQ = re.compile(r"[0-9]{1,10}")

@@ -22,7 +22,9 @@ from channels.api.auth import authenticate
 from channels.api.body import read_json
 from channels.api.errors import json_response
 from channels.api.schemas import SPACE, FreeText, Said
+from core.records import Principal
 from core.runtime import Runtime
+from core.schedule_records import Draft, Misfire, Schedule
 from core.schedules import (
     MAX_GRACE_S,
     MAX_INTERVAL_S,
@@ -31,10 +33,7 @@ from core.schedules import (
     MAX_PROMPT_CHARS,
     MIN_INTERVAL_S,
     TEXT_LIMITS,
-    Draft,
 )
-from core.store.records import Principal
-from core.store.schedule_records import Misfire, Schedule
 from core.text import check_identifier
 
 # --- the cron grammar the API takes, as one regex the document shows and the server matches ----

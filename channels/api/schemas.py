@@ -15,8 +15,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from core.errors import InvalidInput
 from core.governance.desk import MAX_FREE_TEXT
 from core.lifecycle import RunStatus
+from core.records import Approval, Question, Run, RunEvent
 from core.store.audit import AuditEntry
-from core.store.records import Approval, Question, Run, RunEvent
 from core.text import check_identifier, check_text
 
 MAX_SEQ = 2**31 - 1  # event seqs are 32-bit integers in the store

@@ -22,8 +22,8 @@ from channels.api.schemas import ErrorBody, event_view
 from core.errors import SwitchboardError
 from core.events import EventType
 from core.lifecycle import FINAL, RunStatus
+from core.records import Principal, RunEvent
 from core.runtime import Runtime
-from core.store.records import Principal, RunEvent
 
 log = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from channels.demo import CUSTOMER_KEY, ensure_demo_tenant
 from core.errors import NotFound, Unauthorized
 from core.ids import new_id
 from core.lifecycle import PARKED, RunStatus
+from core.records import Approval, Principal, Question, Role, Run
 from core.runtime import Submission
 from core.settings import Settings
 from core.store.context import ContextStore
 from core.store.migrate import migrate as run_migrations
-from core.store.records import Approval, Principal, Question, Role, Run
 
 
 @asynccontextmanager

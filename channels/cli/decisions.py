@@ -12,8 +12,8 @@ from channels.cli.commands import exit_code, outcome_json, outcome_text, princip
 from channels.cli.render import approval_json, approval_text, audit_json, audit_text, dumps, question_json
 from channels.composition import Service
 from core.governance.desk import refusal
+from core.records import Approval, Principal, Question, Run
 from core.store.audit import AuditQuery
-from core.store.records import Approval, Principal, Question, Run
 
 
 def instant(text: str) -> float:

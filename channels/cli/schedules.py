@@ -13,8 +13,7 @@ from channels.cli.commands import principal, service
 from channels.cli.logs import configure_logging
 from channels.cli.render import dumps
 from channels.scheduling import schedule_book
-from core.schedules import Draft
-from core.store.schedule_records import Misfire, Schedule
+from core.schedule_records import Draft, Misfire, Schedule
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -27,8 +27,8 @@ from channels.discord.ingress import roles_of
 from channels.discord.markup import neutralise
 from channels.discord.profile import SURFACE
 from core.errors import InvalidInput, MisuseError
+from core.records import Principal
 from core.runtime import Runtime
-from core.store.records import Principal
 
 log = logging.getLogger(__name__)
 

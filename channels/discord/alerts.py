@@ -36,9 +36,9 @@ from core.alerts.desk import AlertDesk
 from core.errors import InvalidInput
 from core.notices import Notice, NoticeAction
 from core.outbound import Outbound
+from core.records import Principal
 from core.runtime import Runtime
 from core.store.alerts import AlertStore
-from core.store.records import Principal
 
 ALERT_PREFIX = "sb:alert:"
 _CORE_REF = re.compile(r"<user:([A-Za-z0-9_\-]+)>")  # core.notices.user_ref

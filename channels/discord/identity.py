@@ -17,8 +17,8 @@ from channels.directory import Tenants, user_name
 from channels.discord.markup import neutralise
 from channels.discord.profile import SURFACE
 from core.errors import InvalidInput
+from core.records import Principal, Role
 from core.store.context import ContextStore
-from core.store.records import Principal, Role
 
 
 def tenant_id_for(guild_id: str) -> str:

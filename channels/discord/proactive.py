@@ -9,9 +9,9 @@ from typing import Any
 from channels.discord.markup import neutralise
 from channels.discord.profile import SURFACE
 from channels.gone_targets import GoneTargets
+from core.schedule_records import Schedule
 from core.store.context import ContextStore
 from core.store.outbox import OutboxItem
-from core.store.schedule_records import Schedule
 
 
 def gone_targets(store: ContextStore) -> GoneTargets:

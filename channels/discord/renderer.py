@@ -34,7 +34,7 @@ from channels.discord.profile import (
 from channels.progress import tool_phrase
 from core.events import EventType as E
 from core.outbound import Outbound
-from core.store.records import Run, RunEvent
+from core.records import Run, RunEvent
 
 WORKING = "⏳ Working on it…"
 

@@ -27,9 +27,9 @@ from channels.slack.mrkdwn import escape
 from channels.slack.payload import action_time, ident, obj
 from channels.slack.profile import SURFACE
 from core.errors import InvalidInput, MisuseError
+from core.records import Principal
 from core.runtime import Runtime
 from core.store.outbox import OutboxStore
-from core.store.records import Principal
 
 log = logging.getLogger(__name__)
 

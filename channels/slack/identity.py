@@ -18,8 +18,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from channels.directory import Tenants, user_name
 from channels.slack.mrkdwn import escape
 from channels.slack.profile import SURFACE
+from core.records import Principal, Role
 from core.store.context import ContextStore
-from core.store.records import Principal, Role
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from typing import Any
 from channels.gone_targets import GoneTargets
 from channels.slack.mrkdwn import escape
 from channels.slack.profile import SURFACE
+from core.schedule_records import Schedule
 from core.store.context import ContextStore
 from core.store.outbox import OutboxItem
-from core.store.schedule_records import Schedule
 
 
 def gone_targets(store: ContextStore) -> GoneTargets:

@@ -31,7 +31,7 @@ from channels.slack.profile import (
 from channels.text import clip
 from core.events import EventType as E
 from core.outbound import Outbound
-from core.store.records import Run, RunEvent
+from core.records import Run, RunEvent
 
 WORKING = ":hourglass_flowing_sand: Working on it…"
 

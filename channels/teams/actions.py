@@ -19,8 +19,8 @@ from channels.teams.alerts import TeamsAlerts
 from channels.teams.identity import TeamsDirectory
 from channels.teams.profile import SURFACE
 from core.errors import Conflict, Forbidden, InvalidInput, MisuseError, NotFound
+from core.records import Principal
 from core.runtime import Runtime
-from core.store.records import Principal
 
 log = logging.getLogger(__name__)
 

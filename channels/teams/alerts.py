@@ -28,9 +28,9 @@ from core.alerts.desk import AlertDesk
 from core.errors import InvalidInput
 from core.notices import Notice, NoticeAction
 from core.outbound import Outbound
+from core.records import Principal
 from core.runtime import Runtime
 from core.store.alerts import AlertStore
-from core.store.records import Principal
 
 VERB_PREFIX = "sb_alert_"
 _ESCAPED_REF = re.compile(r"&lt;user:([A-Za-z0-9_\-]+)&gt;")  # core.notices.user_ref, escaped

@@ -9,8 +9,8 @@ import re
 
 from channels.directory import Tenants, user_name
 from channels.teams.profile import SURFACE
+from core.records import Principal, Role
 from core.store.context import ContextStore
-from core.store.records import Principal, Role
 
 _COMPACT = re.compile(r"^[0-9a-z]{1,34}$")
 

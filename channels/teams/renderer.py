@@ -34,7 +34,7 @@ from channels.teams.profile import (
 )
 from core.events import EventType as E
 from core.outbound import Outbound
-from core.store.records import Run, RunEvent
+from core.records import Run, RunEvent
 
 WORKING = "⏳ Working on it…"
 

@@ -17,9 +17,9 @@ from collections.abc import Awaitable
 from core.alerts.lifecycle import Alert, AlertStatus
 from core.alerts.notices import MAX_SILENCE_S, SILENCE_S
 from core.errors import Forbidden, InvalidInput, MisuseError
+from core.records import Principal
 from core.runtime import Runtime, Submission
 from core.store.alerts import AlertStore
-from core.store.records import Principal
 
 
 class AlertDesk:

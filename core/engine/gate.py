@@ -15,10 +15,10 @@ from core.engine.outcomes import tool_error, tool_message, tool_resolved
 from core.engine.state import AgentState, PendingCall, StepContext
 from core.events import EventType
 from core.governance.ask import option_problem
-from core.governance.tiers import Tier, required_tier
 from core.lifecycle import RunStatus
-from core.store.records import Approval, NewEvent, Run
-from core.store.steps import AuditNote, CallInputs, NewApproval, NewQuestion, StepOutcome
+from core.records import Approval, NewEvent, Run
+from core.steps import AuditNote, CallInputs, NewApproval, NewQuestion, StepOutcome
+from core.tiers import Tier, required_tier
 from core.tools.arguments import args_hash
 from core.tools.spec import ToolSpec
 

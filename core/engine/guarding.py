@@ -11,8 +11,8 @@ from core.engine.state import AgentState, StepContext
 from core.events import EventType
 from core.governance.guardrails import run_guards
 from core.model.port import Message
-from core.store.records import NewEvent
-from core.store.steps import AuditNote, StepOutcome
+from core.records import NewEvent
+from core.steps import AuditNote, StepOutcome
 
 GuardedInput = tuple[AgentState, list[NewEvent], list[AuditNote]]
 

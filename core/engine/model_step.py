@@ -13,8 +13,8 @@ from core.errors import ModelError, ToolArgumentsInvalid
 from core.events import EventType
 from core.lifecycle import RunStatus
 from core.model.port import DeltaSink, ModelClient, ModelReply, ModelRequest, ToolCall
-from core.store.records import NewEvent, Run
-from core.store.steps import AuditNote, StepOutcome
+from core.records import NewEvent, Run
+from core.steps import AuditNote, StepOutcome
 from core.tools.arguments import parse_arguments
 from core.tools.registry import ToolRegistry
 

@@ -8,8 +8,8 @@ from typing import Any
 from core.engine.state import AgentState
 from core.events import EventType
 from core.lifecycle import RunStatus
-from core.store.records import NewEvent
-from core.store.steps import InvocationUpdate, StepOutcome
+from core.records import NewEvent
+from core.steps import InvocationUpdate, StepOutcome
 
 
 def failed(

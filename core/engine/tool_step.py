@@ -29,22 +29,15 @@ from core.engine.outcomes import failed, tool_error, tool_message, tool_resolved
 from core.engine.state import AgentState, PendingCall, StepContext
 from core.errors import ToolTimeout
 from core.events import EventType
-from core.governance.ask import ASK_USER
 from core.lifecycle import RunStatus
+from core.ports import Schedules
+from core.records import NewEvent, ToolInvocation
 from core.resilience.tools import GuardedTools
-from core.store.context import ContextStore
-from core.store.records import NewEvent, ToolInvocation
-from core.store.steps import (
-    AuditNote,
-    CallInputs,
-    InvocationUpdate,
-    Lease,
-    RecordedCall,
-    StepOutcome,
-    StepStore,
-)
+from core.steps import ASK_USER, AuditNote, CallInputs, InvocationUpdate, Lease, RecordedCall, StepOutcome
+from core.store.steps import StepStore
+from core.tiers import RiskLevel
 from core.tools.arguments import args_hash
-from core.tools.spec import RiskLevel, ToolContext, ToolSpec
+from core.tools.spec import ToolContext, ToolSpec
 
 
 class ToolStep:
@@ -54,10 +47,10 @@ class ToolStep:
         gate: Gate,
         failpoints: Failpoints,
         tools: GuardedTools | None = None,
-        store: ContextStore | None = None,
+        schedules: Schedules | None = None,
     ) -> None:
         self._steps = steps
-        self._store = store  # handed to tools that act on the store (ToolContext.store)
+        self._schedules = schedules  # handed to the schedule tools (ToolContext.schedules)
         self._gate = gate
         self._failpoints = failpoints
         self._tools = tools or GuardedTools()  # a breaker per tool
@@ -116,7 +109,9 @@ class ToolStep:
             user_id=run.user_id,
             run_id=run.id,
             idempotency_key=call.key,
-            store=self._store,
+            bot=run.bot,
+            surface=run.surface,
+            schedules=self._schedules,
         )
         started = time.perf_counter()
         try:

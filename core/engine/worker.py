@@ -37,11 +37,12 @@ from core.errors import StaleLease, StoreUnavailable, UnknownBot
 from core.ids import new_id
 from core.lifecycle import ACTIVE
 from core.model.port import Message, ModelClient
+from core.records import ChatMessage
 from core.resilience.breaker import BreakerOptions
 from core.resilience.tools import GuardedTools
+from core.schedules import ScheduleBook
+from core.steps import Committed, Lease, StepInputs, StepOutcome
 from core.store.context import ContextStore
-from core.store.records import ChatMessage
-from core.store.steps import Committed, Lease, StepInputs, StepOutcome
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class StepWorker:
             Gate(store.clock, options.gate),
             self._failpoints,
             GuardedTools(options.tool_breaker),
-            store,
+            ScheduleBook(store),  # the schedule tools' narrow port (core/ports.py)
         )
         self.name = name or worker_name()
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.steps import ASK_USER
 from core.tools import RiskLevel, tool
 
-ASK_USER = "ask_user"
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 
 

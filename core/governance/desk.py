@@ -14,12 +14,12 @@ from __future__ import annotations
 from core.engine.notifier import RunNotifier
 from core.errors import Conflict, Forbidden, InvalidInput
 from core.events import EventType
-from core.governance.ask import ASK_USER
 from core.lifecycle import RunStatus
 from core.queue.port import TaskQueue
+from core.records import Approval, NewEvent, Principal, Question, Run
+from core.steps import ASK_USER
 from core.store.context import ContextStore
 from core.store.decisions import Decision
-from core.store.records import Approval, NewEvent, Principal, Question, Run
 from core.store.schema import approvals, questions
 
 MAX_FREE_TEXT = 2000

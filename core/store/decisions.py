@@ -17,9 +17,9 @@ from core.clock import Clock
 from core.errors import Conflict, NotFound
 from core.lifecycle import RunStatus
 from core.outbound import Renderers
+from core.records import Approval, NewEvent, Question, Run
 from core.store.audit import write_audit
 from core.store.database import Database
-from core.store.records import Approval, NewEvent, Question, Run
 from core.store.rows import update_run
 from core.store.schema import approvals, questions, runs, tool_invocations
 

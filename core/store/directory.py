@@ -23,8 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from core.clock import Clock
 from core.errors import NotFound, Unauthorized
 from core.ids import new_id
+from core.records import Principal, Role, User
 from core.store.database import Database
-from core.store.records import Principal, Role, User
 from core.store.schema import api_keys, identities, tenants, users
 
 KEY_TTL_S = 5.0  # the longest a key revoked (or a role changed) in another process keeps working

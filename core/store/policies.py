@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from core.clock import Clock
-from core.governance.tiers import PolicyRule, Tier, validate_condition
 from core.ids import new_id
 from core.store.database import Database
 from core.store.schema import tenant_policies
+from core.tiers import PolicyRule, Tier, validate_condition
 
 
 class PolicyStore:

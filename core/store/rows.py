@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, insert, update
 from core.ids import new_id
 from core.lifecycle import RunStatus
 from core.outbound import Outbound, Renderers
-from core.store.records import NewEvent, Run, RunEvent
+from core.records import NewEvent, Run, RunEvent
 from core.store.schema import outbox, run_events, runs
 from core.store.sql import insert_ignore
 

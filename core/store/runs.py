@@ -15,9 +15,9 @@ from core.events import EventType
 from core.ids import new_id
 from core.lifecycle import ACTIVE, RunStatus, check_transition, sources_of
 from core.outbound import Renderers
+from core.records import ChatMessage, NewEvent, Run, RunEvent
 from core.store import statements as sql
 from core.store.database import Database
-from core.store.records import ChatMessage, NewEvent, Run, RunEvent
 from core.store.rows import append_events, run_from_row, update_run
 from core.store.schema import inbound_events, run_events, runs, sessions
 from core.store.sql import insert_ignore

@@ -18,9 +18,9 @@ from sqlalchemy import Connection, and_, case, delete, insert, or_, select, upda
 from core.clock import Clock
 from core.errors import NotFound
 from core.ids import new_id
+from core.schedule_records import Misfire, Schedule, ScheduleFire
 from core.store.audit import write_audit
 from core.store.database import Database
-from core.store.schedule_records import Misfire, Schedule, ScheduleFire
 from core.store.schema import schedule_fires, schedules
 from core.store.sql import insert_ignore
 

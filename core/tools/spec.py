@@ -8,13 +8,14 @@ import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, overload
 
 from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, create_model
 
+from core.tiers import RiskLevel
+
 if TYPE_CHECKING:
-    from core.store.context import ContextStore
+    from core.ports import Schedules
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what the OpenAI API accepts as a function name
 _ARGS_HEADER = re.compile(r"^(\s*)(Args|Arguments|Parameters):\s*$")
@@ -22,30 +23,6 @@ _ARG_LINE = re.compile(r"^\*{0,2}(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
 # Values under these keys are data or name->schema maps, so a "title" inside them is not pydantic noise.
 _LITERAL_KEYS = frozenset({"default", "const", "enum", "examples"})
 _NAMED_SCHEMA_KEYS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
-
-
-class RiskLevel(StrEnum):
-    READ = "read"
-    WRITE = "write"
-    EXTERNAL = "external_side_effect"
-    HIGH = "high_risk"
-
-    @property
-    def rank(self) -> int:
-        return list(RiskLevel).index(self)
-
-    # str's own ordering would compare the values alphabetically ("high_risk" < "read").
-    def __lt__(self, other: object) -> bool:
-        return self.rank < other.rank if isinstance(other, RiskLevel) else NotImplemented
-
-    def __le__(self, other: object) -> bool:
-        return self.rank <= other.rank if isinstance(other, RiskLevel) else NotImplemented
-
-    def __gt__(self, other: object) -> bool:
-        return self.rank > other.rank if isinstance(other, RiskLevel) else NotImplemented
-
-    def __ge__(self, other: object) -> bool:
-        return self.rank >= other.rank if isinstance(other, RiskLevel) else NotImplemented
 
 
 @dataclass(frozen=True)
@@ -72,9 +49,12 @@ class ToolContext:
     user_id: str
     run_id: str
     idempotency_key: str
-    # For built-in tools that act on the system of record (e.g. creating a schedule), always
-    # scoped by `tenant_id`. None where a tool is called outside a worker (tests, scripts).
-    store: ContextStore | None = field(default=None, repr=False, compare=False)
+    # The run's bot and surface, for tools that act where the conversation is.
+    bot: str = ""
+    surface: str = ""
+    # Narrow, typed dependencies (core/ports.py), never the whole store; None where a tool is
+    # called outside a worker (tests, scripts). Always used as the run's requester.
+    schedules: Schedules | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from core.schedule_records import Schedule
 from core.store.context import ContextStore
-from core.store.schedule_records import Schedule
 from core.store.schema import demo_metrics
 from core.store.sql import insert_ignore
 from scheduler.anomaly.detectors import Point

@@ -4,8 +4,8 @@ that list "alerts" in `Bot.digest_context` (the ops bot does)."""
 from __future__ import annotations
 
 from core.alerts.lifecycle import Alert, AlertStatus
+from core.schedule_records import Schedule
 from core.store.alerts import AlertStore
-from core.store.schedule_records import Schedule
 
 
 class AlertDigest:

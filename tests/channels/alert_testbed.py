@@ -14,10 +14,10 @@ from sqlalchemy import insert
 from core.model.port import Message
 from core.notices import NoticeRenderer
 from core.outbound import OutboundRenderer
+from core.schedule_records import Schedule
 from core.store.alerts import AlertStore
 from core.store.audit import AuditQuery
 from core.store.context import ContextStore
-from core.store.schedule_records import Schedule
 from core.store.schema import demo_metrics
 from scheduler.anomaly.demo import METRIC, ensure_demo_check
 from scheduler.anomaly.handler import AnomalyHandler, Sources

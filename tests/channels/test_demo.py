@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from channels.demo import ADMIN_KEY, CUSTOMER_KEY, DEMO_TENANT, ensure_demo_alerts, ensure_demo_tenant
+from core.records import Role
 from core.store.context import ContextStore
-from core.store.records import Role
 
 
 async def test_a_demo_tenant_made_by_hand_is_completed(store: ContextStore) -> None:

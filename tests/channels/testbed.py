@@ -15,11 +15,10 @@ from channels.scheduling import build_scheduler, schedule_book
 from core.lifecycle import RunStatus
 from core.model.port import Message
 from core.outbox_dispatcher import DispatchOptions
+from core.records import Principal, Run
 from core.runtime import Runtime
-from core.schedules import Draft
+from core.schedule_records import Draft, Schedule
 from core.settings import SchedulerSettings
-from core.store.records import Principal, Run
-from core.store.schedule_records import Schedule
 from tests.core.engine.harness import Engine
 from tests.fakes.models import Reply, Say
 from tests.scheduler.test_service import make_due

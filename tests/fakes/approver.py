@@ -15,8 +15,8 @@ from core.engine.notifier import RunNotifier
 from core.errors import Conflict
 from core.governance.desk import DecisionDesk
 from core.queue.port import TaskQueue
+from core.records import Principal, Role
 from core.store.context import ContextStore
-from core.store.records import Principal, Role
 
 
 class _NoQueue:

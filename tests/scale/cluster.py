@@ -17,9 +17,9 @@ from pathlib import Path
 from channels import scale
 from core.lifecycle import ACTIVE, RunStatus
 from core.queue.celery_queue import CeleryQueue
+from core.records import RunEvent
 from core.settings import Settings
 from core.store.context import ContextStore
-from core.store.records import RunEvent
 from core.store.runs import NewRun
 from tests.conftest import TenantFixture
 

@@ -23,11 +23,11 @@ from core.events import EventType
 from core.lifecycle import RunStatus
 from core.model.port import DeltaSink, ModelReply, ModelRequest
 from core.queue.inprocess import InProcessQueue
+from core.records import NewEvent, Principal
 from core.runtime import Runtime, Submission
+from core.steps import Refusal
 from core.store.context import ContextStore
-from core.store.records import NewEvent, Principal
 from core.store.runs import NewRun
-from core.store.steps import Refusal
 from tests.conftest import TenantFixture
 from tests.fakes.models import FunctionModel, Say
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from core.schedules import Draft, ScheduleBook
+from core.records import Principal
+from core.schedule_records import Draft, Schedule
+from core.schedules import ScheduleBook
 from core.store.context import ContextStore
-from core.store.records import Principal
-from core.store.schedule_records import Schedule
 from scheduler.triggers import ApsTiming
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC).timestamp()  # a Monday, 08:00 UTC

@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from core.errors import InvalidInput
-from core.schedules import Draft, ScheduleBook
+from core.schedule_records import Draft
+from core.schedules import ScheduleBook
 from core.store.context import ContextStore
 from core.tools.builtin.schedules import create_schedule
 from scheduler.anomaly.demo import CHECK_PARAMS

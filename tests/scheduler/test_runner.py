@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from core.schedule_records import Misfire
 from core.store.context import ContextStore
-from core.store.schedule_records import Misfire
 from scheduler.ports import FireDeferred
 from scheduler.runner import Scheduler, SchedulerOptions, jitter
 from scheduler.triggers import next_fire

@@ -15,13 +15,12 @@ from sqlalchemy import func, select, update
 from channels.composition import Service, build_service
 from channels.scheduling import THREAD_KEYS, schedule_book
 from core.lifecycle import RunStatus
+from core.records import Principal, Role
 from core.runtime import Submission
-from core.schedules import Draft
+from core.schedule_records import Draft, Schedule
 from core.settings import AdmissionSettings, SchedulerSettings, Settings, SlackSettings
 from core.store.audit import AuditQuery
 from core.store.context import ContextStore
-from core.store.records import Principal, Role
-from core.store.schedule_records import Schedule
 from core.store.schema import runs, schedule_fires, schedules
 from scheduler.digest import DigestHandler
 from tests.conftest import TenantFixture

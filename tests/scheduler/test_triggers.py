@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.errors import InvalidInput
+from core.schedule_records import Schedule
 from core.store.context import ContextStore
-from core.store.schedule_records import Schedule
 from scheduler.runner import Scheduler, SchedulerOptions
 from scheduler.triggers import ApsTiming, latest_due, next_fire
 from tests.conftest import TenantFixture

@@ -1,1 +1,1 @@
-"""Built-in tools a bot may include: they act on the context store through `ToolContext.store`."""
+"""Built-in tools a bot may include: they act through the narrow ports `ToolContext` carries."""

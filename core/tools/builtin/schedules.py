@@ -14,26 +14,26 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from core.errors import InvalidInput
-from core.schedules import MAX_GRACE_S, MAX_INTERVAL_S, MIN_INTERVAL_S, Draft, ScheduleBook
-from core.store.context import ContextStore
-from core.store.records import Principal
-from core.store.schedule_records import Misfire, Schedule
-from core.tools.spec import RiskLevel, ToolContext, tool
+from core.ports import Schedules
+from core.records import Principal
+from core.schedule_records import Draft, Misfire, Schedule
+from core.schedules import MAX_GRACE_S, MAX_INTERVAL_S, MIN_INTERVAL_S
+from core.tiers import RiskLevel
+from core.tools.spec import ToolContext, tool
 
 # The schedule book's bounds in the tool's own unit, so the model sees them in the schema.
 EveryMinutes = Annotated[int, Field(ge=MIN_INTERVAL_S // 60, le=MAX_INTERVAL_S // 60)]
 GraceMinutes = Annotated[int, Field(ge=0, le=MAX_GRACE_S // 60)]
 
 
-def _store(ctx: ToolContext) -> ContextStore:
-    if ctx.store is None:
-        raise InvalidInput("schedule tools need the context store (run them inside a worker)")
-    return ctx.store
+def _book(ctx: ToolContext) -> Schedules:
+    if ctx.schedules is None:
+        raise InvalidInput("schedule tools need the schedule book (run them inside a worker)")
+    return ctx.schedules
 
 
 async def _who(ctx: ToolContext) -> Principal:
-    user = await _store(ctx).directory.get_user(ctx.tenant_id, ctx.user_id)
-    return Principal(ctx.tenant_id, user.id, user.role)
+    return await _book(ctx).requester(ctx.tenant_id, ctx.user_id)
 
 
 def summary(s: Schedule) -> dict[str, Any]:
@@ -84,11 +84,9 @@ async def create_schedule(
         misfire: After downtime: "skip" a missed fire, or "run_late" once within the grace period.
         grace_minutes: How late a missed fire may still run when misfire is "run_late".
     """
-    store = _store(ctx)
-    run = await store.runs.get(ctx.tenant_id, ctx.run_id)
     draft = Draft(
-        bot=run.bot,
-        target={"surface": run.surface, "channel": channel, "thread": thread, "user": user},
+        bot=ctx.bot,
+        target={"surface": ctx.surface, "channel": channel, "thread": thread, "user": user},
         prompt=prompt,
         cron=cron,
         interval_s=every_minutes * 60 if every_minutes is not None else None,
@@ -99,14 +97,14 @@ async def create_schedule(
     )
     # Derived from the call's idempotency key: a retried call returns the schedule it created.
     schedule_id = "sch_" + hashlib.sha256(ctx.idempotency_key.encode()).hexdigest()[:24]
-    created = await ScheduleBook(store).create(await _who(ctx), draft, schedule_id=schedule_id)
+    created = await _book(ctx).create(await _who(ctx), draft, schedule_id=schedule_id)
     return summary(created)
 
 
 @tool(risk=RiskLevel.READ, timeout_s=10.0)
 async def list_schedules(ctx: ToolContext) -> list[dict[str, Any]]:
     """List the schedules you can see (yours; an admin sees the whole team's)."""
-    return [summary(s) for s in await ScheduleBook(_store(ctx)).list(await _who(ctx))]
+    return [summary(s) for s in await _book(ctx).list(await _who(ctx))]
 
 
 @tool(risk=RiskLevel.WRITE, timeout_s=10.0, idempotent=True)
@@ -116,7 +114,7 @@ async def pause_schedule(schedule_id: str, ctx: ToolContext) -> dict[str, Any]:
     Args:
         schedule_id: The schedule's id, as list_schedules shows it.
     """
-    return summary(await ScheduleBook(_store(ctx)).pause(await _who(ctx), schedule_id))
+    return summary(await _book(ctx).pause(await _who(ctx), schedule_id))
 
 
 @tool(risk=RiskLevel.WRITE, timeout_s=10.0, idempotent=True)
@@ -126,7 +124,7 @@ async def resume_schedule(schedule_id: str, ctx: ToolContext) -> dict[str, Any]:
     Args:
         schedule_id: The schedule's id, as list_schedules shows it.
     """
-    return summary(await ScheduleBook(_store(ctx)).resume(await _who(ctx), schedule_id))
+    return summary(await _book(ctx).resume(await _who(ctx), schedule_id))
 
 
 @tool(risk=RiskLevel.WRITE, timeout_s=10.0)
@@ -136,7 +134,7 @@ async def delete_schedule(schedule_id: str, ctx: ToolContext) -> dict[str, Any]:
     Args:
         schedule_id: The schedule's id, as list_schedules shows it.
     """
-    await ScheduleBook(_store(ctx)).delete(await _who(ctx), schedule_id)
+    await _book(ctx).delete(await _who(ctx), schedule_id)
     return {"id": schedule_id, "deleted": True}
 
 

@@ -28,9 +28,9 @@ from core.engine.notifier import RunNotifier
 from core.engine.worker import StepWorker, WorkerOptions
 from core.model.port import Message
 from core.queue.inprocess import InProcessQueue
+from core.records import Role
 from core.runtime import Runtime
 from core.store.context import ContextStore
-from core.store.records import Role
 from core.tools import RiskLevel, tool
 from tests.channels.api.conftest import auth
 from tests.conftest import TenantFixture, make_tenant

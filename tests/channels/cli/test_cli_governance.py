@@ -18,7 +18,7 @@ import pytest
 from channels.cli.main import main
 from channels.cli.render import timeline_text
 from channels.demo import ADMIN_KEY, CUSTOMER_KEY
-from core.store.records import RunEvent
+from core.records import RunEvent
 
 Result = tuple[int, str, str]  # exit code, stdout, stderr
 Cli = Callable[..., Result]

@@ -23,10 +23,9 @@ from channels.scheduling import THREAD_KEYS, schedule_book
 from core.errors import InvalidInput
 from core.events import EventType
 from core.model.port import Message as ModelMessage
-from core.schedules import Draft
+from core.records import Principal, Run, RunEvent
+from core.schedule_records import Draft, Schedule
 from core.store.context import ContextStore
-from core.store.records import Principal, Run, RunEvent
-from core.store.schedule_records import Schedule
 from scheduler.digest import DigestHandler
 from tests.channels.discord.conftest import (
     ALICE,

@@ -8,7 +8,7 @@ from typing import Any
 from channels.discord.cards import parse_custom_id
 from channels.discord.renderer import DiscordRenderer, progress
 from core.outbound import Outbound
-from core.store.records import Run, RunEvent
+from core.records import Run, RunEvent
 from tests.channels.testbed import a_run
 
 RUN = a_run(tenant_id="discord-G1", surface="discord", thread_key="C100:M200")

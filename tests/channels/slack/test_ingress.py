@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from channels.slack.profile import thread_key
 from core.lifecycle import RunStatus
-from core.store.records import Role
+from core.records import Role
 from core.store.schema import inbound_events
 from tests.channels.slack.conftest import ADMIN, SECRET, SlackTestbed, mention, message
 from tests.fakes.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID, sign

@@ -9,7 +9,7 @@ import pytest
 from channels.slack.profile import address, is_proactive, proactive_key
 from channels.slack.renderer import SlackRenderer
 from core.events import EventType
-from core.store.records import RunEvent
+from core.records import RunEvent
 from tests.channels.slack.test_renderer import RUN
 
 

@@ -9,9 +9,9 @@ from channels.delivery import SinkOptions
 from channels.slack.sink import SlackSink
 from core.model.port import Message
 from core.outbox_dispatcher import DeliveryRetry
+from core.records import Role
 from core.store.context import ContextStore
 from core.store.outbox import OutboxItem
-from core.store.records import Role
 from tests.channels.slack.conftest import mention, settings_for, slack_service
 from tests.channels.testbed import last_user_text
 from tests.conftest import TenantFixture

@@ -10,7 +10,7 @@ from channels.slack.blocks import APPROVE, DENY
 from channels.slack.profile import SlackProfile
 from channels.slack.renderer import SlackRenderer, progress
 from core.outbound import Outbound
-from core.store.records import Run, RunEvent
+from core.records import Run, RunEvent
 from tests.channels.testbed import a_run
 
 RUN = a_run(tenant_id="slack-T1", surface="slack", thread_key="C100:1700000000.000100")

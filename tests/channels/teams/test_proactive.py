@@ -23,9 +23,9 @@ from channels.teams.renderer import TeamsRenderer
 from core.errors import InvalidInput, NotFound
 from core.events import EventType
 from core.model.port import Message
+from core.records import Principal, Run, RunEvent
+from core.schedule_records import Schedule
 from core.store.context import ContextStore
-from core.store.records import Principal, Run, RunEvent
-from core.store.schedule_records import Schedule
 from scheduler.digest import DigestHandler
 from tests.channels.teams.conftest import (
     AAD_TENANT,

@@ -6,7 +6,7 @@ from channels.teams.markdown import split_markdown, to_pieces
 from channels.teams.profile import conversation_key
 from channels.teams.renderer import TeamsRenderer, progress
 from core.events import EventType
-from core.store.records import Run, RunEvent
+from core.records import Run, RunEvent
 from tests.channels.testbed import a_run
 
 

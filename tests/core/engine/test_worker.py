@@ -12,9 +12,9 @@ from sqlalchemy import Connection, event
 from core.engine.worker import WorkerOptions
 from core.lifecycle import RunStatus
 from core.model.port import Message
+from core.records import Principal
 from core.runtime import Submission
 from core.store.context import ContextStore
-from core.store.records import Principal
 from core.store.runs import NewRun
 from core.tools.arguments import args_hash
 from tests.conftest import TenantFixture

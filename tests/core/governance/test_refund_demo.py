@@ -11,9 +11,9 @@ from bots.support.tools import refunds_for
 from core.errors import Conflict, Forbidden
 from core.lifecycle import RunStatus
 from core.model.gateway import OpenAIGateway
+from core.records import Principal, Role
 from core.runtime import Submission
 from core.store.context import ContextStore
-from core.store.records import Principal, Role
 from tests.conftest import TenantFixture
 from tests.core.engine.harness import engine
 

@@ -14,12 +14,12 @@ from core.bots import Bot, BotRegistry
 from core.engine.gate import GateOptions
 from core.engine.worker import WorkerOptions
 from core.errors import Conflict, Forbidden
-from core.governance.tiers import Tier
 from core.lifecycle import RunStatus
 from core.model.port import Message
 from core.runtime import Submission
 from core.store.context import ContextStore
 from core.store.schema import checkpoints
+from core.tiers import Tier
 from tests.conftest import TenantFixture
 from tests.core.engine.harness import engine
 from tests.fakes.invocations import record_invocation
@@ -191,7 +191,7 @@ async def test_cancel_withdraws_pending_approvals(store: ContextStore, tenant: T
 
 
 def test_a_rule_about_a_missing_argument_still_applies() -> None:
-    from core.governance.tiers import PolicyRule
+    from core.tiers import PolicyRule
 
     rule = PolicyRule("refund_order", Tier.ADMIN, {"arg": "amount", "op": ">", "value": 100})
     assert rule.applies("refund_order", {"order_id": 1})  # left out: cannot be shown not to apply

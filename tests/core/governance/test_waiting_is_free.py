@@ -15,9 +15,9 @@ from sqlalchemy import insert, select
 
 from core.ids import new_id
 from core.lifecycle import RunStatus
+from core.records import Principal, Role
 from core.scripted_model import Script, ScriptedModelServer
 from core.store.context import ContextStore
-from core.store.records import Principal, Role
 from core.store.runs import NewRun
 from core.store.schema import approvals, checkpoints, run_events, runs
 from tests.conftest import TenantFixture

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from core.errors import Unauthorized
+from core.records import Principal, Role
 from core.store.context import ContextStore
 from core.store.directory import KEY_TTL_S, Directory, KeyCache
-from core.store.records import Principal, Role
 from tests.conftest import TenantFixture
 
 

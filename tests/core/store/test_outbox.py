@@ -8,9 +8,9 @@ import pytest
 
 from core.lifecycle import RunStatus
 from core.outbound import Outbound
+from core.records import NewEvent, Run, RunEvent
+from core.steps import StepOutcome
 from core.store.context import ContextStore
-from core.store.records import NewEvent, Run, RunEvent
-from core.store.steps import StepOutcome
 from tests.conftest import TenantFixture, make_tenant
 from tests.core.store.test_runs import new_run
 

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from core.errors import InvalidInput, NotFound
-from core.schedules import Draft, ScheduleBook
+from core.schedule_records import Draft, Schedule
+from core.schedules import ScheduleBook
 from core.store.context import ContextStore
-from core.store.schedule_records import Schedule
 from tests.conftest import TenantFixture, make_tenant
 
 DRAFT = Draft(

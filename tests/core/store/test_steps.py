@@ -9,10 +9,10 @@ import pytest
 from core.clock import Clock
 from core.errors import StaleLease
 from core.lifecycle import RunStatus
+from core.records import NewEvent
+from core.steps import Lease, RecordedCall, Refusal, StepOutcome
 from core.store.context import ContextStore
-from core.store.records import NewEvent
 from core.store.runs import opening_and_window
-from core.store.steps import Lease, RecordedCall, Refusal, StepOutcome
 from tests.conftest import TenantFixture
 from tests.core.store.test_runs import new_run
 

@@ -16,10 +16,10 @@ from sqlalchemy import insert, select
 
 from core.errors import InvalidInput, NotFound
 from core.ids import new_id
+from core.records import Principal
+from core.schedule_records import Schedule
 from core.store.context import ContextStore
-from core.store.records import Principal
 from core.store.runs import NewRun
-from core.store.schedule_records import Schedule
 from core.store.schema import demo_metrics
 from tests.conftest import TenantFixture
 

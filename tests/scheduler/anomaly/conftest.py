@@ -20,8 +20,8 @@ from core.notices import Notice
 from core.outbound import Outbound
 from core.queue.inprocess import InProcessQueue
 from core.runtime import Runtime
+from core.schedule_records import Schedule
 from core.store.context import ContextStore
-from core.store.schedule_records import Schedule
 from scheduler.anomaly.demo import CHECK_PARAMS
 from tests.core.engine.harness import Engine
 

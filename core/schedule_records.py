@@ -1,4 +1,5 @@
-"""The schedule record: what the context store keeps for one timetable entry of a tenant.
+"""The schedule record (what the context store keeps for one timetable entry of a tenant) and the
+draft a caller asks for.
 
 It lives in core (not in scheduler/) because the store hands it out and the chat tool that proposes
 schedules is core code; scheduler/ports.py re-exports it for the timing engine and fire handlers.
@@ -62,3 +63,20 @@ class ScheduleFire:
     attempts: int
     run_id: str | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a caller asks for; the book fills in the tenant, owner and ids."""
+
+    bot: str
+    target: dict[str, Any]
+    prompt: str
+    cron: str | None = None
+    interval_s: int | None = None
+    timezone: str = "UTC"
+    kind: str = "digest"
+    name: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    misfire: Misfire = Misfire.SKIP
+    grace_s: int = 300

@@ -1,4 +1,5 @@
-"""Approval tiers: derived from a tool's risk level, raised (never lowered) by the bot and by the
+"""Risk levels and approval tiers, the governance vocabulary at the bottom of `core`: a tool
+declares its risk; its tier is derived from it, raised (never lowered) by the bot and by the
 tenant's policy rules."""
 
 from __future__ import annotations
@@ -9,7 +10,29 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from core.tools.spec import RiskLevel
+
+class RiskLevel(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    EXTERNAL = "external_side_effect"
+    HIGH = "high_risk"
+
+    @property
+    def rank(self) -> int:
+        return list(RiskLevel).index(self)
+
+    # str's own ordering would compare the values alphabetically ("high_risk" < "read").
+    def __lt__(self, other: object) -> bool:
+        return self.rank < other.rank if isinstance(other, RiskLevel) else NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= other.rank if isinstance(other, RiskLevel) else NotImplemented
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > other.rank if isinstance(other, RiskLevel) else NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= other.rank if isinstance(other, RiskLevel) else NotImplemented
 
 
 class Tier(StrEnum):
