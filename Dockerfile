@@ -7,6 +7,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY core ./core
 COPY channels ./channels
+COPY service ./service
 COPY bots ./bots
 COPY scheduler ./scheduler
 COPY knowledge ./knowledge

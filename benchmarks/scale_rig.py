@@ -172,7 +172,7 @@ async def rig(options: RigOptions, logs: Path) -> AsyncIterator[Rig]:
         model_args = ["-m", "core.scripted_model", "--script", str(SCRIPT), "--port", str(options.model_port)]
         model = _spawn([*model_args, "--latency-ms", str(options.latency_ms)], env, logs / "model.log")
         procs.append(model)
-        api = _spawn(["-m", "channels.cli.main", "serve"], env, logs / "api.log")
+        api = _spawn(["-m", "service.cli.main", "serve"], env, logs / "api.log")
         procs.append(api)
         await asyncio.to_thread(_wait_port, options.model_port, 30)
         await asyncio.to_thread(_wait_port, options.api_port, 60)
@@ -180,7 +180,7 @@ async def rig(options: RigOptions, logs: Path) -> AsyncIterator[Rig]:
         workers = []
         for i in range(options.workers):
             log = logs / f"worker{i}.log"
-            workers.append(_spawn(["-m", "channels.cli.main", "worker"], env, log, options.worker_nice))
+            workers.append(_spawn(["-m", "service.cli.main", "worker"], env, log, options.worker_nice))
             procs.append(workers[-1])
             await asyncio.to_thread(_wait_log, log, "switchboard.worker worker", 60)
         yield Rig(options, database_url, f"http://127.0.0.1:{options.api_port}", keys, api, workers, model)

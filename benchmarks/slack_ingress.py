@@ -209,7 +209,7 @@ def main() -> int:
             fresh_database(args.db, tmp), f"http://127.0.0.1:{slack_port}/api/", args.topology == "one"
         )
         serve = spawn(
-            ["-m", "channels.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)], env, log
+            ["-m", "service.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)], env, log
         )
         stack.callback(serve.wait, 30)
         stack.callback(serve.terminate)
@@ -218,7 +218,7 @@ def main() -> int:
         if args.topology == "split":
             worker_env = {**env, "SWITCHBOARD_ENGINE__WORKERS": str(args.worker_steps), "SWITCHBOARD_SLACK__DELIVER": "true"}
             # The worker lowers its own priority (SWITCHBOARD_QUEUE__WORKER_NICE, default 10).
-            worker = spawn(["-m", "channels.cli.main", "worker"], worker_env, log, nice=args.worker_nice)
+            worker = spawn(["-m", "service.cli.main", "worker"], worker_env, log, nice=args.worker_nice)
             stack.callback(worker.wait, 30)
             stack.callback(worker.terminate)
             wait_for_log(log, "switchboard.worker")

@@ -23,6 +23,7 @@ from channels.api.routes_runs import RunEndpoints
 from channels.api.routes_schedules import ScheduleEndpoints
 from channels.api.sse import StreamOptions
 from core.runtime import Runtime
+from core.schedules import ScheduleBook
 from core.store.alerts import AlertStore
 
 
@@ -32,9 +33,12 @@ def build_api(
     max_body_bytes: int = 65536,
     stream: StreamOptions | None = None,
     alerts: AlertStore | None = None,
+    schedules: ScheduleBook | None = None,
 ) -> Starlette:
     """`alerts`: the service's alert store, whose notice renderers edit an alert's card when it is
-    acted on here; without one, alerts of surfaces that show cards cannot be changed."""
+    acted on here; without one, alerts of surfaces that show cards cannot be changed. `schedules`:
+    the composition root's schedule book (with the surfaces' target rules); without one, a bare
+    book."""
     runs = RunEndpoints(runtime, max_body_bytes=max_body_bytes, stream=stream or StreamOptions())
     decisions = DecisionEndpoints(runtime, max_body_bytes=max_body_bytes)
     health = HealthEndpoint(runtime.store.db)
@@ -50,7 +54,9 @@ def build_api(
         *decisions.routes(),
         *BotEndpoints(runtime).routes(),
         *MessageEndpoints(runtime).routes(),
-        *ScheduleEndpoints(runtime, max_body_bytes=max_body_bytes).routes(),
+        *ScheduleEndpoints(
+            runtime, schedules or ScheduleBook(runtime.store), max_body_bytes=max_body_bytes
+        ).routes(),
         *AlertEndpoints(runtime, alerts, max_body_bytes=max_body_bytes).routes(),
         Route("/healthz", health.check, methods=["GET"], name="healthz"),
         Route("/openapi.json", openapi, methods=["GET"], name="openapi"),

@@ -15,9 +15,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-# The module, not its function: channels.scheduling imports the surfaces, and a surface may
-# import channels.api, which imports this module while channels.scheduling is still loading.
-from channels import scheduling
 from channels.api.auth import authenticate
 from channels.api.body import read_json
 from channels.api.errors import json_response
@@ -33,6 +30,7 @@ from core.schedules import (
     MAX_PROMPT_CHARS,
     MIN_INTERVAL_S,
     TEXT_LIMITS,
+    ScheduleBook,
 )
 from core.text import check_identifier
 
@@ -317,9 +315,10 @@ def schedule_view(s: Schedule) -> ScheduleView:
 
 
 class ScheduleEndpoints:
-    def __init__(self, runtime: Runtime, *, max_body_bytes: int) -> None:
+    def __init__(self, runtime: Runtime, book: ScheduleBook, *, max_body_bytes: int) -> None:
+        """`book`: the composition root's, with the surfaces' target rules and the exact cron."""
         self._runtime = runtime
-        self._book = scheduling.schedule_book(runtime)
+        self._book = book
         self._max_body_bytes = max_body_bytes
 
     def routes(self) -> list[Route]:

@@ -14,7 +14,7 @@
 }
 
 Every number has a floor and a ceiling and must be finite: the spec is checked when the schedule
-is created (channels/scheduling.py passes `CheckSpec.parse` to the schedule book), so a check
+is created (service/scheduling.py passes `CheckSpec.parse` to the schedule book), so a check
 that could only fail at each fire is refused up front.
 """
 

@@ -11,7 +11,6 @@ from dataclasses import replace
 from typing import Any
 
 from channels.delivery import SinkOptions
-from channels.scheduling import build_scheduler, schedule_book
 from core.lifecycle import RunStatus
 from core.model.port import Message
 from core.outbox_dispatcher import DispatchOptions
@@ -19,6 +18,7 @@ from core.records import Principal, Run
 from core.runtime import Runtime
 from core.schedule_records import Draft, Schedule
 from core.settings import SchedulerSettings
+from service.scheduling import build_scheduler, schedule_book
 from tests.core.engine.harness import Engine
 from tests.fakes.models import Reply, Say
 from tests.scheduler.test_service import make_due

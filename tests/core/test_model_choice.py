@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from channels.composition import build_service
 from core.bots import Bot, BotRegistry
 from core.scripted_model import ScriptedModelServer
 from core.settings import ModelSettings, Settings
+from service.composition import build_service
 
 
 def registry() -> BotRegistry:

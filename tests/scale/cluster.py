@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from channels import scale
 from core.lifecycle import ACTIVE, RunStatus
 from core.queue.celery_queue import CeleryQueue
 from core.records import RunEvent
 from core.settings import Settings
 from core.store.context import ContextStore
 from core.store.runs import NewRun
+from service import scale
 from tests.conftest import TenantFixture
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,7 +52,7 @@ class CeleryWorker:
         self.log = log
         self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "channels.cli.main", "worker", "--", *celery_args],
+            [sys.executable, "-m", "service.cli.main", "worker", "--", *celery_args],
             env=env,
             cwd=REPO,
             stdout=self._log,

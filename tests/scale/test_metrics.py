@@ -8,13 +8,13 @@ from pathlib import Path
 import httpx
 from starlette.applications import Starlette
 
-from channels.composition import build_service
-from channels.metrics import metrics_route
 from core.lifecycle import RunStatus
 from core.records import Principal, Role
 from core.resilience.breaker import BreakerBoard, BreakerOptions
 from core.runtime import Submission
 from core.settings import Settings
+from service.composition import build_service
+from service.metrics import metrics_route
 
 
 def sample(text: str, name: str, **labels: str) -> float | None:

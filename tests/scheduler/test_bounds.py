@@ -94,7 +94,7 @@ async def test_the_edges_themselves_are_accepted(store: ContextStore, tenant: Te
 async def test_anomaly_checks_are_refused_at_creation_when_out_of_range(
     store: ContextStore, tenant: TenantFixture, change: dict[str, Any]
 ) -> None:
-    from channels.scheduling import kind_rules
+    from service.scheduling import kind_rules
 
     book = ScheduleBook(store, ApsTiming(), kinds=kind_rules())
     params = {**CHECK_PARAMS, **change}

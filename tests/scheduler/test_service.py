@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select, update
 
-from channels.composition import Service, build_service
-from channels.scheduling import THREAD_KEYS, schedule_book
 from core.lifecycle import RunStatus
 from core.records import Principal, Role
 from core.runtime import Submission
@@ -23,6 +21,8 @@ from core.store.audit import AuditQuery
 from core.store.context import ContextStore
 from core.store.schema import runs, schedule_fires, schedules
 from scheduler.digest import DigestHandler
+from service.composition import Service, build_service
+from service.scheduling import THREAD_KEYS, schedule_book
 from tests.conftest import TenantFixture
 from tests.fakes.slack_api import FakeSlackApi
 

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from channels.api import StreamOptions, build_api
 from core.model.port import DeltaSink, Message, ModelReply, ModelRequest
 from core.store.context import ContextStore
+from service.scheduling import schedule_book
 from tests.conftest import TenantFixture, make_tenant
 from tests.core.engine.harness import Engine, engine
 from tests.fakes.models import FunctionModel, Reply, Say
@@ -89,7 +90,9 @@ async def api(store: ContextStore, tenant: TenantFixture) -> AsyncIterator[Api]:
     model = GatedModel(FunctionModel(greet))
     keys = await make_keys(store, tenant)
     async with engine(store, model) as e:
-        app = build_api(e.runtime, max_body_bytes=4096, stream=FAST_STREAM)
+        app = build_api(
+            e.runtime, max_body_bytes=4096, stream=FAST_STREAM, schedules=schedule_book(e.runtime)
+        )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api", timeout=10) as client:
             yield Api(client, app, e, model, keys, tenant)

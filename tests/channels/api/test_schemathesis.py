@@ -21,9 +21,9 @@ from schemathesis.python.asgi import get_client, shutdown_lifespans
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels.api.openapi import openapi_document
-from channels.demo import ADMIN_KEY
-from channels.server import create_app
 from core.settings import Settings
+from service.demo import ADMIN_KEY
+from service.server import create_app
 
 EXAMPLES = 25  # per operation: about a minute for the whole document on one core
 BOTS = ["support", "ops"]  # the embedded defaults' bots, which the served document names

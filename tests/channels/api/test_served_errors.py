@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from channels.demo import CUSTOMER_KEY
-from channels.server import create_app
 from core.settings import Settings
+from service.demo import CUSTOMER_KEY
+from service.server import create_app
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from channels.composition import build_service
 from channels.discord import DiscordChannel, discord_renderer
 from channels.discord.alerts import DiscordNoticeRenderer
 from core.alerts.lifecycle import AlertStatus
@@ -20,6 +19,7 @@ from core.settings import Settings
 from core.store.alerts import AlertStore
 from core.store.context import ContextStore
 from scheduler.anomaly.demo import METRIC, ensure_demo_check
+from service.composition import build_service
 from tests.channels.alert_testbed import CLICKED, AlertService, alert_service
 from tests.channels.discord.conftest import (
     ADMIN,

@@ -19,7 +19,6 @@ import pytest
 from channels.discord.markup import split_markdown
 from channels.discord.profile import address, is_proactive, proactive_key
 from channels.discord.renderer import DiscordRenderer
-from channels.scheduling import THREAD_KEYS, schedule_book
 from core.errors import InvalidInput
 from core.events import EventType
 from core.model.port import Message as ModelMessage
@@ -27,6 +26,7 @@ from core.records import Principal, Run, RunEvent
 from core.schedule_records import Draft, Schedule
 from core.store.context import ContextStore
 from scheduler.digest import DigestHandler
+from service.scheduling import THREAD_KEYS, schedule_book
 from tests.channels.discord.conftest import (
     ALICE,
     BOB,

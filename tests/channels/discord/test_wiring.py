@@ -10,9 +10,9 @@ from pathlib import Path
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from channels.composition import build_service
-from channels.server import create_app
 from core.settings import DiscordSettings, Settings
+from service.composition import build_service
+from service.server import create_app
 from tests.channels.discord.conftest import ALICE, TOKEN
 from tests.fakes.discord_api import FakeDiscord
 

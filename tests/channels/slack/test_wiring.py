@@ -10,8 +10,8 @@ from pathlib import Path
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from channels.server import create_app
 from core.settings import Settings, SlackSettings
+from service.server import create_app
 from tests.channels.slack.conftest import SECRET, TOKEN
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, FakeSlackApi, sign
 

@@ -16,7 +16,6 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from channels.composition import build_service
 from channels.teams import TeamsChannel, teams_renderer
 from channels.teams.alerts import TeamsNoticeRenderer
 from core.alerts.lifecycle import AlertStatus
@@ -27,6 +26,7 @@ from core.settings import Settings
 from core.store.alerts import AlertStore
 from core.store.context import ContextStore
 from scheduler.anomaly.demo import METRIC, ensure_demo_check
+from service.composition import build_service
 from tests.channels.alert_testbed import CLICKED, AlertService, alert_service
 from tests.channels.teams.conftest import (
     ADMIN,

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from channels.scheduling import THREAD_KEYS
 from channels.teams.profile import address, is_proactive, proactive_key
 from channels.teams.renderer import TeamsRenderer
 from core.errors import InvalidInput, NotFound
@@ -27,6 +26,7 @@ from core.records import Principal, Run, RunEvent
 from core.schedule_records import Schedule
 from core.store.context import ContextStore
 from scheduler.digest import DigestHandler
+from service.scheduling import THREAD_KEYS
 from tests.channels.teams.conftest import (
     AAD_TENANT,
     ALICE,

@@ -9,8 +9,8 @@ from pathlib import Path
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from channels.server import create_app
 from core.settings import Settings, TeamsSettings
+from service.server import create_app
 from tests.channels.teams.conftest import PERSONAL, activity
 from tests.fakes.teams_connector import APP_ID, APP_PASSWORD, FakeTeamsConnector, new_key
 

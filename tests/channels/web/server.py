@@ -45,7 +45,7 @@ class ServiceProcess:
         command = [
             sys.executable,
             "-m",
-            "channels.cli.main",
+            "service.cli.main",
             "serve",
             "--host",
             "127.0.0.1",
@@ -89,7 +89,7 @@ class ServiceProcess:
 
     def create_key(self, tenant: str, user: str) -> str:
         """A member's API key, made by `switchboard keys` on the service's database."""
-        command = [sys.executable, "-m", "channels.cli.main", "keys", "--tenant", tenant, "--user", user]
+        command = [sys.executable, "-m", "service.cli.main", "keys", "--tenant", tenant, "--user", user]
         done = subprocess.run(
             command, cwd=REPO, env=self._env, capture_output=True, text=True, timeout=60, check=True
         )

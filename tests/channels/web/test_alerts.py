@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
-from channels.demo import CUSTOMER_KEY
+from service.demo import CUSTOMER_KEY
 from tests.channels.web.page import Page
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from channels.demo import ADMIN_KEY, CUSTOMER_KEY
+from service.demo import ADMIN_KEY, CUSTOMER_KEY
 from tests.channels.web.page import Page
 from tests.channels.web.server import ServiceProcess
 

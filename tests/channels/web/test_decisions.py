@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 
-from channels.demo import ADMIN_KEY, CUSTOMER_KEY
+from service.demo import ADMIN_KEY, CUSTOMER_KEY
 from tests.channels.web.page import Page
 from tests.channels.web.server import REPO
 

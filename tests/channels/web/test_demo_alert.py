@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from channels.demo import ADMIN_KEY, CUSTOMER_KEY
-from channels.server import create_app
 from core.settings import Settings
+from service.demo import ADMIN_KEY, CUSTOMER_KEY
+from service.server import create_app
 
 
 def test_the_demo_alert_is_there_a_moment_after_start(

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from channels.demo import ADMIN_KEY, CUSTOMER_KEY
+from service.demo import ADMIN_KEY, CUSTOMER_KEY
 from tests.channels.web.server import ServiceProcess
 
 

@@ -42,7 +42,7 @@ class WorkerProcess:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "channels.cli.main", "worker"],
+            [sys.executable, "-m", "service.cli.main", "worker"],
             env=env,
             cwd=REPO,
             stdout=self._log,

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from channels.composition import demo_script
 from core.alerts.lifecycle import AlertStatus
 from core.model.gateway import OpenAIGateway
 from core.model.port import ModelClient
@@ -24,6 +23,7 @@ from scheduler.anomaly.demo import METRIC, STEP_S, demo_series, ensure_demo_chec
 from scheduler.anomaly.handler import AnomalyHandler, Sources
 from scheduler.anomaly.narrator import Narrator
 from scheduler.anomaly.sources import Bounds, SqlMetrics
+from service.composition import demo_script
 from tests.conftest import TenantFixture
 from tests.fakes.models import FunctionModel, Say
 from tests.scheduler.anomaly.conftest import BOTS, SURFACE, ManualClock, PlainNotices, at

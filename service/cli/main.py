@@ -14,10 +14,10 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from channels.cli import alerts, commands, decisions, schedules
-from channels.cli.discord_gateway import discord_gateway
 from core.errors import MisuseError, StoreUnavailable, SwitchboardError
 from core.governance.desk import RECONCILE_CHOICES
+from service.cli import alerts, commands, decisions, schedules
+from service.cli.discord_gateway import discord_gateway
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -37,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(
         handler=commands.migrate
     )
-    worker = sub.add_parser("worker", help="run step workers and a sweeper without HTTP (Celery with a broker)")
+    worker = sub.add_parser(
+        "worker", help="run step workers and a sweeper without HTTP (Celery with a broker)"
+    )
     worker.add_argument("celery_args", nargs=argparse.REMAINDER, help="Celery worker options, after --")
     worker.set_defaults(handler=None)
 
@@ -65,9 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_argument("--user", required=True, help="user name")
     keys.add_argument("--admin", action="store_true")
     keys.set_defaults(handler=commands.create_key)
-    sub.add_parser("discord", help="run the Discord gateway client (and its outbox) without HTTP").set_defaults(
-        handler=discord_gateway
-    )
+    sub.add_parser(
+        "discord", help="run the Discord gateway client (and its outbox) without HTTP"
+    ).set_defaults(handler=discord_gateway)
     _decision_commands(sub)
     schedules.add_commands(sub)
     alerts.add_commands(sub)
@@ -117,11 +119,11 @@ def _decision_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
-        from channels.server import serve
+        from service.server import serve
 
         return serve(args.host, args.port, model=args.model)
     if args.command == "worker":
-        from channels.cli.worker import worker
+        from service.cli.worker import worker
 
         return worker(args.celery_args)
     handler: Handler = args.handler

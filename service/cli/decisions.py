@@ -8,12 +8,12 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.cli.commands import exit_code, outcome_json, outcome_text, principal, service, waiting_for
-from channels.cli.render import approval_json, approval_text, audit_json, audit_text, dumps, question_json
-from channels.composition import Service
 from core.governance.desk import refusal
 from core.records import Approval, Principal, Question, Run
 from core.store.audit import AuditQuery
+from service.cli.commands import exit_code, outcome_json, outcome_text, principal, service, waiting_for
+from service.cli.render import approval_json, approval_text, audit_json, audit_text, dumps, question_json
+from service.composition import Service
 
 
 def instant(text: str) -> float:

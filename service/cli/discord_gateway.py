@@ -13,9 +13,9 @@ import logging
 import signal
 import sys
 
-from channels.cli.logs import configure_logging
-from channels.composition import build_service
 from core.settings import Settings
+from service.cli.logs import configure_logging
+from service.composition import build_service
 
 log = logging.getLogger("switchboard.discord")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from channels.cli.main import main
+from service.cli.main import main
 
 Result = tuple[int, str, str]  # exit code, stdout, stderr
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from channels import scale
 from channels.discord import DiscordChannel, discord_renderer
 from channels.discord.alerts import DiscordNoticeRenderer
-from channels.scheduling import build_scheduler
 from channels.slack import SlackChannel, slack_renderer
 from channels.slack.alerts import SlackNoticeRenderer
 from channels.teams import TeamsChannel, teams_renderer
@@ -34,6 +32,8 @@ from scheduler.anomaly import anomaly_handler
 from scheduler.anomaly.digest import AlertDigest
 from scheduler.anomaly.narrator import DEMO_SCRIPT as NARRATION_SCRIPT
 from scheduler.runner import Scheduler
+from service import scale
+from service.scheduling import build_scheduler
 
 log = logging.getLogger(__name__)
 

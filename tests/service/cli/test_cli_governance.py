@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from channels.cli.main import main
-from channels.cli.render import timeline_text
-from channels.demo import ADMIN_KEY, CUSTOMER_KEY
 from core.records import RunEvent
+from service.cli.main import main
+from service.cli.render import timeline_text
+from service.demo import ADMIN_KEY, CUSTOMER_KEY
 
 Result = tuple[int, str, str]  # exit code, stdout, stderr
 Cli = Callable[..., Result]
@@ -30,7 +30,7 @@ def _clean_env() -> dict[str, str]:
 
 def in_a_process(tmp_path: Path, *args: str, key: str) -> Result:
     done = subprocess.run(
-        [sys.executable, "-m", "channels.cli.main", *args],
+        [sys.executable, "-m", "service.cli.main", *args],
         env=_clean_env()
         | {"SWITCHBOARD_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db", "SWITCHBOARD_API_KEY": key},
         cwd=tmp_path,

@@ -20,12 +20,12 @@ from channels.api.routes_alerts import (
     find_alerts,
     investigation_session,
 )
-from channels.cli.commands import exit_code, outcome_json, outcome_text, principal, service, waiting_for
-from channels.cli.render import dumps
-from channels.composition import Service
 from core.alerts.desk import AlertDesk
 from core.alerts.lifecycle import Alert, AlertStatus
 from core.store.alerts import AlertStore
+from service.cli.commands import exit_code, outcome_json, outcome_text, principal, service, waiting_for
+from service.cli.render import dumps
+from service.composition import Service
 
 SURFACE = "cli"
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")

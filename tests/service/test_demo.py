@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from channels.demo import ADMIN_KEY, CUSTOMER_KEY, DEMO_TENANT, ensure_demo_alerts, ensure_demo_tenant
 from core.records import Role
 from core.store.context import ContextStore
+from service.demo import ADMIN_KEY, CUSTOMER_KEY, DEMO_TENANT, ensure_demo_alerts, ensure_demo_tenant
 
 
 async def test_a_demo_tenant_made_by_hand_is_completed(store: ContextStore) -> None:

@@ -11,16 +11,16 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
-from channels import scale
 from channels.api.app import build_api
 from channels.api.errors import EXCEPTION_HANDLERS
 from channels.api.shedding import SheddingMiddleware
-from channels.cli.logs import configure_logging
-from channels.composition import build_service
-from channels.demo import ensure_demo_alerts, ensure_demo_tenant
-from channels.metrics import metrics_route
 from channels.web import web_routes
 from core.settings import Settings
+from service import scale, scheduling
+from service.cli.logs import configure_logging
+from service.composition import build_service
+from service.demo import ensure_demo_alerts, ensure_demo_tenant
+from service.metrics import metrics_route
 
 log = logging.getLogger("switchboard")
 
@@ -33,7 +33,12 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         svc = await build_service(settings)
-        api = build_api(svc.runtime, max_body_bytes=settings.api.max_body_bytes, alerts=svc.alerts)
+        api = build_api(
+            svc.runtime,
+            max_body_bytes=settings.api.max_body_bytes,
+            alerts=svc.alerts,
+            schedules=scheduling.schedule_book(svc.runtime),
+        )
         # A Mount built around the API app, so `url_for` finds its routes (run links use it).
         teams = svc.teams.routes() if svc.teams is not None else []  # POST /api/messages
         shed = Middleware(SheddingMiddleware, turns=scale.turns(settings))  # 429 rather than seconds

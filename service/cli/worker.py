@@ -24,14 +24,14 @@ from typing import Any
 from celery import signals
 from prometheus_client import start_http_server
 
-from channels.cli import commands
-from channels.cli.logs import configure_logging
-from channels.composition import Service, build_service
 from core.errors import StoreUnavailable
 from core.queue.bridge import LoopThread
 from core.queue.celery_app import CeleryOptions, celery_app, register_advance
 from core.queue.celery_queue import CeleryQueue
 from core.settings import Settings
+from service.cli import commands
+from service.cli.logs import configure_logging
+from service.composition import Service, build_service
 
 log = logging.getLogger("switchboard.worker")
 

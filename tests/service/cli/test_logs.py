@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from channels.cli.logs import configure_logging
+from service.cli.logs import configure_logging
 
 
 @pytest.fixture

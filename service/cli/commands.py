@@ -11,18 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from channels.cli.logs import configure_logging
-from channels.cli.render import (
-    dumps,
-    event_json,
-    pending_json,
-    run_json,
-    run_text,
-    timeline_text,
-    waiting_text,
-)
-from channels.composition import Service, build_service
-from channels.demo import CUSTOMER_KEY, ensure_demo_tenant
 from core.errors import NotFound, Unauthorized
 from core.ids import new_id
 from core.lifecycle import PARKED, RunStatus
@@ -31,6 +19,18 @@ from core.runtime import Submission
 from core.settings import Settings
 from core.store.context import ContextStore
 from core.store.migrate import migrate as run_migrations
+from service.cli.logs import configure_logging
+from service.cli.render import (
+    dumps,
+    event_json,
+    pending_json,
+    run_json,
+    run_text,
+    timeline_text,
+    waiting_text,
+)
+from service.composition import Service, build_service
+from service.demo import CUSTOMER_KEY, ensure_demo_tenant
 
 
 @asynccontextmanager

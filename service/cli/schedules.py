@@ -9,11 +9,11 @@ import logging
 import signal
 
 from channels.api.routes_schedules import schedule_view
-from channels.cli.commands import principal, service
-from channels.cli.logs import configure_logging
-from channels.cli.render import dumps
-from channels.scheduling import schedule_book
 from core.schedule_records import Draft, Misfire, Schedule
+from service.cli.commands import principal, service
+from service.cli.logs import configure_logging
+from service.cli.render import dumps
+from service.scheduling import schedule_book
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

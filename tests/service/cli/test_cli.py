@@ -21,7 +21,7 @@ def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
     def run(*args: str, **env_extra: str) -> subprocess.CompletedProcess[str]:
         run_env = env | env_extra
         return subprocess.run(
-            [sys.executable, "-m", "channels.cli.main", *args],
+            [sys.executable, "-m", "service.cli.main", *args],
             env=run_env,
             cwd=tmp_path,
             capture_output=True,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from channels.cli.main import main
-from channels.demo import ADMIN_KEY, DEMO_TENANT
 from core.store.context import ContextStore
+from service.cli.main import main
+from service.demo import ADMIN_KEY, DEMO_TENANT
 from tests.channels.api.alerts import raise_alert
 
 Result = tuple[int, str, str]  # exit code, stdout, stderr

@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from channels.composition import Service
 from core.metrics import CONTENT_TYPE, Sources, scrape
+from service.composition import Service
 
 
 def metrics_route(svc: Service) -> Route:
