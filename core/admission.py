@@ -29,15 +29,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection
 
 from core import metrics
 from core.errors import Busy
 from core.lifecycle import RunStatus
 from core.records import Principal, Run
 from core.steps import Refusal
-from core.store.database import Database
-from core.store.schema import HELD_CONDITION, RUNNING_CONDITION
+from core.store import admission as sql
+from core.store.admission import ActiveCounts, AdmissionStore, LockMode
 
 log = logging.getLogger(__name__)
 
@@ -52,77 +52,35 @@ class Limits:
     retry_after_s: int = 10
 
 
-# Plain SQL, parsed once: these run on every submission and every run start, and building the
-# statements with the expression language cost more CPU than executing them.
-_COUNTS = text(
-    "SELECT count(*),"
-    " coalesce(sum(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0),"
-    " coalesce(sum(CASE WHEN tenant_id = :tenant THEN 1 ELSE 0 END), 0),"
-    " coalesce(sum(CASE WHEN tenant_id = :tenant AND user_id = :user THEN 1 ELSE 0 END), 0)"
-    " FROM runs WHERE status IN ('queued', 'running')"
-)
-# Row locks that order starts (see the module's docstring), taken in one statement. FOR NO KEY
-# UPDATE conflicts with FOR SHARE, not with the FOR KEY SHARE that inserts pointing at the row
-# take. Always user, then tenant (the join's row marks are locked in the order they are named),
-# so two starts never wait on each other's locks in a cycle. A side without a limit is not locked.
-_Mode = str | None  # "SHARE", "NO KEY UPDATE", or None
-_MODES: tuple[_Mode, ...] = (None, "SHARE", "NO KEY UPDATE")
-
-
-def _lock_sql(user: _Mode, tenant: _Mode) -> str | None:
-    if user and tenant:
-        return (
-            "SELECT 1 FROM users u, tenants t WHERE u.id = :user AND t.id = :tenant"
-            f" FOR {user} OF u FOR {tenant} OF t"
-        )
-    if user or tenant:
-        table, key = ("users", "user") if user else ("tenants", "tenant")
-        return f"SELECT 1 FROM {table} WHERE id = :{key} FOR {user or tenant}"
-    return None
-
-
-_LOCKS = {(u, t): text(q) for u in _MODES for t in _MODES if (q := _lock_sql(u, t)) is not None}
-_MAX_CONNECTIONS = text("SELECT current_setting('max_connections')::int")
-# `_RUNNING` and `_HELD` read only their partial indexes' rows (`ix_runs_running`, `ix_runs_held`).
-_RUNNING = text(
-    "SELECT count(*), coalesce(sum(CASE WHEN user_id = :user THEN 1 ELSE 0 END), 0)"
-    f" FROM runs WHERE {RUNNING_CONDITION} AND tenant_id = :tenant"
-)
-_HOLD = text("UPDATE runs SET lease_expires_at = :until WHERE id = :run")
-_HELD = text(
-    f"SELECT id FROM runs WHERE {HELD_CONDITION} AND tenant_id = :tenant"
-    " ORDER BY CASE WHEN user_id = :user THEN 0 ELSE 1 END, id LIMIT :count"
-)
-_WAKE = text(
-    "UPDATE runs SET lease_expires_at = NULL WHERE id IN :ids AND status = 'queued' AND lease_owner IS NULL"
-).bindparams(bindparam("ids", expanding=True))
-
-
 class Admission:
-    def __init__(self, db: Database, limits: Limits) -> None:
-        self._db = db
+    """The policy. Its SQL (counts, row locks, holding and waking runs) is core/store/admission.py;
+    `conn` is the caller's transaction, handed through to it."""
+
+    def __init__(self, store: AdmissionStore, limits: Limits) -> None:
+        self._store = store
         self._limits = limits
         self._in_flight: int | None = None  # the most starts there can be at once: max_connections
 
     async def admit(self, who: Principal) -> int | None:
         """Refuse past the hard cap; else the new run's place in line (None: no wait beyond a free worker)."""
-        return await self._db.run(lambda conn: self.admit_in(conn, who))
+        return self._place(await self._store.active_counts(who.tenant_id, who.user_id))
 
     def admit_in(self, conn: Connection, who: Principal) -> int | None:
         """`admit`, inside the caller's transaction: the submission's own, so ingress pays one trip."""
-        params = {"tenant": who.tenant_id, "user": who.user_id}
-        active, queued, tenant, user = (int(v) for v in conn.execute(_COUNTS, params).one())
+        return self._place(sql.active_counts(conn, who.tenant_id, who.user_id))
+
+    def _place(self, counts: ActiveCounts) -> int | None:
         limits = self._limits
-        if limits.hard_cap is not None and active >= limits.hard_cap:
+        if limits.hard_cap is not None and counts.active >= limits.hard_cap:
             metrics.ADMISSIONS.labels("refused").inc()
             raise Busy(
-                f"busy: {active} runs are in progress or waiting; try again in {limits.retry_after_s}s",
+                f"busy: {counts.active} runs are in progress or waiting; try again in {limits.retry_after_s}s",
                 retry_after_s=limits.retry_after_s,
             )
         ahead = [
-            _behind(user, limits.per_user),
-            _behind(tenant, limits.per_tenant),
-            queued + 1 if queued >= limits.busy_depth else None,
+            _behind(counts.user, limits.per_user),
+            _behind(counts.tenant, limits.per_tenant),
+            counts.queued + 1 if counts.queued >= limits.busy_depth else None,
         ]
         position = max((p for p in ahead if p is not None), default=None)
         metrics.ADMISSIONS.labels("accepted" if position is None else "queued").inc()
@@ -133,15 +91,15 @@ class Admission:
         limits = self._limits
         if run.status is not RunStatus.QUEUED or not self._limited:
             return None
-        tenant, user = self._running(conn, run)
+        tenant, user = sql.running_counts(conn, run)
         if not self._fits(tenant, user):
             return self._hold(conn, run, now)
-        if conn.dialect.name != "postgresql":  # SQLite's writers are serialised already
+        if sql.serialises_writers(conn):  # SQLite's writers are serialised already
             return None
         near_user = self._near(conn, user, limits.per_user)
         near_tenant = self._near(conn, tenant, limits.per_tenant)
-        self._lock(conn, run, _mode(limits.per_user, near_user), _mode(limits.per_tenant, near_tenant))
-        tenant, user = self._running(conn, run)  # again, with the starts that went before counted
+        sql.lock_limits(conn, run, _mode(limits.per_user, near_user), _mode(limits.per_tenant, near_tenant))
+        tenant, user = sql.running_counts(conn, run)  # again, with the starts that went before counted
         # A share-mode start that now finds itself near a limit waits like a held one: its lock
         # would not keep others from overshooting with it.
         shared_near = (not near_user and self._near(conn, user, limits.per_user)) or (
@@ -154,29 +112,19 @@ class Admission:
         return self._limits.per_user is not None or self._limits.per_tenant is not None
 
     def _hold(self, conn: Connection, run: Run, now: float) -> Refusal:
-        conn.execute(_HOLD, {"until": now + self._limits.hold_s, "run": run.id})
+        sql.hold(conn, run.id, now + self._limits.hold_s)
         log.debug("run held by admission limits", extra={"run_id": run.id, "tenant_id": run.tenant_id})
         return Refusal.HELD
 
     def _fits(self, tenant: int, user: int) -> bool:
         return _under(user, self._limits.per_user) and _under(tenant, self._limits.per_tenant)
 
-    @staticmethod
-    def _running(conn: Connection, run: Run) -> tuple[int, int]:
-        tenant, user = conn.execute(_RUNNING, {"tenant": run.tenant_id, "user": run.user_id}).one()
-        return int(tenant), int(user)
-
-    @staticmethod
-    def _lock(conn: Connection, run: Run, user: _Mode, tenant: _Mode) -> None:
-        if (statement := _LOCKS.get((user, tenant))) is not None:
-            conn.execute(statement, {"user": run.user_id, "tenant": run.tenant_id})
-
     def _near(self, conn: Connection, count: int, limit: int | None) -> bool:
         """Could starts in flight, unseen by this count, take it past the limit?"""
         if limit is None:
             return False
         if self._in_flight is None:
-            self._in_flight = int(conn.execute(_MAX_CONNECTIONS).scalar_one())
+            self._in_flight = sql.max_connections(conn)
         return count + self._in_flight >= limit
 
     def released(self, conn: Connection, run: Run, count: int = 2) -> list[str]:
@@ -184,15 +132,13 @@ class Admission:
         now that it stopped running, woken in the commit's own transaction."""
         if not self._limited:
             return []
-        params = {"tenant": run.tenant_id, "user": run.user_id, "count": count}
-        ids = [str(i) for i in conn.execute(_HELD, params).scalars()]
-        if ids:
-            conn.execute(_WAKE, {"ids": ids})
-        return ids
+        return sql.wake_held(conn, run, count)
 
     async def wake(self, run: Run) -> list[str]:
         """`released`, in a transaction of its own, for a run that stopped outside a step's commit."""
-        return await self._db.run(lambda conn: self.released(conn, run))
+        if not self._limited:
+            return []
+        return await self._store.wake_held(run, 2)
 
 
 def _behind(active: int, limit: int | None) -> int | None:
@@ -200,11 +146,11 @@ def _behind(active: int, limit: int | None) -> int | None:
     return None if limit is None or active < limit else active - limit + 1
 
 
-def _mode(limit: int | None, near: bool) -> _Mode:
+def _mode(limit: int | None, near: bool) -> LockMode | None:
     """How a start locks the row of a limit: not at all without one, exclusively near it."""
     if limit is None:
         return None
-    return "NO KEY UPDATE" if near else "SHARE"
+    return LockMode.EXCLUSIVE if near else LockMode.SHARE
 
 
 def _under(count: int, limit: int | None) -> bool:

@@ -6,17 +6,14 @@ Each process exposes its own: the service at `/metrics`, a Celery worker on its 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
-from sqlalchemy import func, select
 
 from core.lifecycle import RunStatus
-from core.store.database import Database
-from core.store.schema import runs
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _FAST = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -90,7 +87,7 @@ def breaker_changed(name: str, state: object) -> None:
 class Sources:
     """What a scrape reads besides this process's own counters."""
 
-    db: Database
+    runs_by_status: Callable[[], Awaitable[Mapping[str, int]]]
     outbox_backlog: Callable[[], Awaitable[int]]
     queue_depth: Callable[[], int]
 
@@ -102,10 +99,7 @@ async def scrape(sources: Sources | None = None) -> bytes:
 
 
 async def _refresh(sources: Sources) -> None:
-    stmt = select(runs.c.status, func.count()).group_by(runs.c.status)
-    counts: dict[str, int] = dict(
-        await sources.db.run(lambda conn: [(r[0], r[1]) for r in conn.execute(stmt)])
-    )
+    counts = await sources.runs_by_status()
     for state in RunStatus:
         RUNS.labels(state.value).set(counts.get(state.value, 0))
     OUTBOX_BACKLOG.set(await sources.outbox_backlog())

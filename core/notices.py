@@ -3,8 +3,9 @@
 A run's messages are rendered from its events (core/outbound.py). A notice has no run: the code
 that raises it (the anomaly checks) describes it once — text, a title, a few fields, buttons as
 (action id, label, value) — and each surface registers a `NoticeRenderer` that turns it into
-outbox items, exactly as run renderers do. `queue_notice` calls the renderer inside the caller's
-transaction, so an alert and the message announcing it are recorded together or not at all.
+outbox items, exactly as run renderers do. The store's `queue_notice` (core/store/notices.py)
+calls the renderer inside the caller's transaction, so an alert and the message announcing it
+are recorded together or not at all.
 
 Conventions every renderer keeps:
 - the outbox key of a notice's message is the notice's `key`: a later notice names it in `ref`
@@ -21,12 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, select
-
-from core.errors import InvalidInput
 from core.outbound import Outbound
-from core.store.rows import queue_outbound
-from core.store.schema import outbox
 
 
 def user_ref(user_id: str) -> str:
@@ -68,20 +64,3 @@ class NoticeRenderer(Protocol):
 
 
 NoticeRenderers = Mapping[str, NoticeRenderer]  # by surface name
-
-
-def queue_notice(
-    conn: Connection, tenant_id: str, notice: Notice, renderers: NoticeRenderers, now: float
-) -> None:
-    """Record a notice's outbox items in the caller's transaction (once per key)."""
-    renderer = renderers.get(notice.surface)
-    if renderer is None:
-        raise InvalidInput(f"no surface {notice.surface!r} can show notices; known: {', '.join(renderers)}")
-    replied = _delivered(conn, notice.reply_to) if notice.reply_to else None
-    queue_outbound(conn, tenant_id, notice.surface, notice.group, renderer.render(notice, replied), now)
-
-
-def _delivered(conn: Connection, key: str) -> dict[str, Any] | None:
-    stmt = select(outbox.c.result).where(outbox.c.dedupe_key == key, outbox.c.status == "delivered")
-    value = conn.execute(stmt).scalar_one_or_none()
-    return dict(value) if value is not None else None

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.lifecycle import RunStatus
+from core.tiers import Tier
 
 
 class Role(StrEnum):
@@ -99,6 +100,31 @@ class ChatMessage:
     created_at: float
 
 
+class InvocationStatus(StrEnum):
+    """A tool call's record: its intent, then its outcome."""
+
+    RUNNING = "running"  # the intent, recorded before the call
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # the worker died mid-call: a human reconciles it
+    RETRY = "retry"  # reconciled as "call it again"
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"  # with its run
+
+
+class QuestionStatus(StrEnum):
+    PENDING = "pending"
+    ANSWERED = "answered"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"  # with its run
+
+
 @dataclass(frozen=True)
 class ToolInvocation:
     idempotency_key: str
@@ -107,7 +133,7 @@ class ToolInvocation:
     tool: str
     args_hash: str
     args: dict[str, Any]
-    status: str  # running | succeeded | failed | unknown
+    status: InvocationStatus
     result: Any
     error: str | None
     attempts: int
@@ -122,9 +148,9 @@ class Approval:
     tool: str
     args: dict[str, Any]
     args_hash: str
-    tier: str  # user | admin
+    tier: Tier  # user | admin
     requester_id: str
-    status: str  # pending | approved | denied | expired | cancelled
+    status: ApprovalStatus
     decided_by: str | None
     decided_at: float | None
     reason: str | None
@@ -142,9 +168,21 @@ class Question:
     options: list[str]
     allow_free_text: bool
     asked_of: str
-    status: str  # pending | answered | expired | cancelled
+    status: QuestionStatus
     answer: str | None
     answered_by: str | None
     answered_at: float | None
     expires_at: float
     created_at: float
+
+
+@dataclass(frozen=True)
+class ConversationReference:
+    """Where a surface's conversation lives, saved from the last activity that arrived in it, so
+    replies and proactive posts (which answer no incoming activity) know where to go."""
+
+    key: str  # the session's thread key
+    conversation_id: str  # as the platform names it (a Teams thread's id ends in ";messageid=<root>")
+    service_url: str  # the platform's endpoint, only ever taken from an authenticated activity
+    reply_to_id: str | None  # a channel thread's root message: replies go under it
+    reference: dict[str, Any]  # the platform's full reference (Bot Framework's ConversationReference)

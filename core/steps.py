@@ -11,7 +11,7 @@ from typing import Any
 
 from core.ids import new_id
 from core.lifecycle import RunStatus
-from core.records import Approval, ChatMessage, NewEvent, Question, Run
+from core.records import Approval, ChatMessage, InvocationStatus, NewEvent, Question, Run
 from core.tiers import PolicyRule
 
 ASK_USER = "ask_user"  # the built-in tool whose call parks the run for a person's answer
@@ -71,7 +71,7 @@ class RecordedCall:
 @dataclass(frozen=True)
 class InvocationUpdate:
     key: str
-    status: str  # succeeded | failed | unknown
+    status: InvocationStatus  # succeeded | failed | unknown
     result: Any = None
     error: str | None = None
     # Set for a call that recorded no intent before it ran (a read safe to repeat): the commit

@@ -13,7 +13,7 @@ from service.composition import Service
 
 
 def metrics_route(svc: Service) -> Route:
-    sources = Sources(svc.store.db, svc.store.outbox.backlog, svc.queue.depth)
+    sources = Sources(svc.store.runs.count_by_status, svc.store.outbox.backlog, svc.queue.depth)
 
     async def endpoint(request: Request) -> Response:
         return Response(await scrape(sources), media_type=CONTENT_TYPE)

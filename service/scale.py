@@ -53,7 +53,7 @@ def admission(settings: Settings, store: ContextStore) -> Admission:
         hold_s=a.hold_s,
         retry_after_s=a.retry_after_s,
     )
-    control = Admission(store.db, limits)
+    control = Admission(store.admission, limits)
     store.steps.admission = control
     return control
 

@@ -16,7 +16,7 @@ from core.engine.state import AgentState, PendingCall, StepContext
 from core.events import EventType
 from core.governance.ask import option_problem
 from core.lifecycle import RunStatus
-from core.records import Approval, NewEvent, Run
+from core.records import Approval, ApprovalStatus, NewEvent, QuestionStatus, Run
 from core.steps import AuditNote, CallInputs, NewApproval, NewQuestion, StepOutcome
 from core.tiers import Tier, required_tier
 from core.tools.arguments import args_hash
@@ -62,7 +62,7 @@ class Gate:
         approval = found.approval
         if approval is None:
             return self._request(run, call, tier, state, ctx)
-        if approval.status == "approved":
+        if approval.status == ApprovalStatus.APPROVED:
             if approval.args_hash != args_hash(call.args):
                 return StepOutcome(
                     status=RunStatus.FAILED,
@@ -72,7 +72,7 @@ class Gate:
                     events=[NewEvent(EventType.RUN_FAILED, {"code": "approval_mismatch"})],
                 )
             return Cleared(approval.args)
-        if approval.status == "pending":  # woken without a decision: keep waiting, ask nobody twice
+        if approval.status == ApprovalStatus.PENDING:  # woken without a decision: ask nobody twice
             return StepOutcome(status=RunStatus.WAITING_APPROVAL, state=state.to_json())
         return _refused(approval, call, state, ctx)
 
@@ -147,20 +147,20 @@ class Gate:
                 events=[NewEvent(EventType.QUESTION_ASKED, {"step": ctx.step, **detail})],
                 audit=[AuditNote("question.asked", call.name, run.user_id, detail)],
             )
-        if question.status == "answered":
+        if question.status == QuestionStatus.ANSWERED:
             result = {"answer": question.answer, "answered_by": question.answered_by}
             event = NewEvent(
                 EventType.TOOL_CALL_SUCCEEDED,
                 {"step": ctx.step, "key": call.key, "tool": call.name, "result": result},
             )
             return tool_resolved(state, tool_message(call.call_id, result), [event])
-        if question.status == "pending":
+        if question.status == QuestionStatus.PENDING:
             return StepOutcome(status=RunStatus.WAITING_INPUT, state=state.to_json())
         message = tool_error(
             call.call_id,
             "question_" + question.status,
             "the user did not answer in time"
-            if question.status == "expired"
+            if question.status == QuestionStatus.EXPIRED
             else "the question was withdrawn",
         )
         event = NewEvent(
@@ -172,8 +172,9 @@ class Gate:
 
 def _refused(approval: Approval, call: PendingCall, state: AgentState, ctx: StepContext) -> StepOutcome:
     """A denial (or an expiry) goes back to the agent as the tool's result, so it can explain."""
-    code = "denied" if approval.status == "denied" else f"approval_{approval.status}"
-    reason = approval.reason or ("nobody approved it in time" if approval.status == "expired" else "")
+    code = "denied" if approval.status == ApprovalStatus.DENIED else f"approval_{approval.status}"
+    expired = approval.status == ApprovalStatus.EXPIRED
+    reason = approval.reason or ("nobody approved it in time" if expired else "")
     payload = {
         "error": code,
         "message": f"{call.name} was not run: {approval.status}" + (f" ({reason})" if reason else ""),

@@ -31,7 +31,7 @@ from core.errors import ToolTimeout
 from core.events import EventType
 from core.lifecycle import RunStatus
 from core.ports import Schedules
-from core.records import NewEvent, ToolInvocation
+from core.records import InvocationStatus, NewEvent, ToolInvocation
 from core.resilience.tools import GuardedTools
 from core.steps import ASK_USER, AuditNote, CallInputs, InvocationUpdate, Lease, RecordedCall, StepOutcome
 from core.store.steps import StepStore
@@ -91,9 +91,9 @@ class ToolStep:
         if recorded.args_hash != what.args_hash:
             reason = f"idempotency key {call.key} was recorded with different arguments for {recorded.tool}"
             return failed(state, "idempotency_conflict", reason)
-        if recorded.status in ("succeeded", "failed"):
+        if recorded.status in (InvocationStatus.SUCCEEDED, InvocationStatus.FAILED):
             return _replay(state, call, recorded, ctx)
-        if spec.idempotent or recorded.status == "retry":
+        if spec.idempotent or recorded.status == InvocationStatus.RETRY:
             attempt = recorded.attempts + 1
             retried = _event(EventType.TOOL_CALL_STARTED, call, ctx, attempt=attempt, args=call.args)
             await self._steps.record_retry(lease, call.key, retried)
@@ -125,9 +125,9 @@ class ToolStep:
         self._failpoints.hit("after_call")
         duration = round((time.perf_counter() - started) * 1000, 2)
         event = _event(EventType.TOOL_CALL_SUCCEEDED, call, ctx, result=result, duration_ms=duration)
-        invocation = InvocationUpdate(call.key, "succeeded", result=result)
+        invocation = InvocationUpdate(call.key, InvocationStatus.SUCCEEDED, result=result)
         outcome = tool_resolved(state, tool_message(call.call_id, result), [event], invocation)
-        return replace(outcome, audit=[_executed(call, "succeeded")])
+        return replace(outcome, audit=[_executed(call, InvocationStatus.SUCCEEDED)])
 
 
 def _recorded_at_commit(outcome: StepOutcome, started: NewEvent, call: RecordedCall) -> StepOutcome:
@@ -148,12 +148,12 @@ def _failure(
 ) -> StepOutcome:
     duration = round((time.perf_counter() - started) * 1000, 2)
     event = _event(EventType.TOOL_CALL_FAILED, call, ctx, error=code, message=message, duration_ms=duration)
-    invocation = InvocationUpdate(call.key, "failed", error=f"{code}: {message}")
+    invocation = InvocationUpdate(call.key, InvocationStatus.FAILED, error=f"{code}: {message}")
     outcome = tool_resolved(state, tool_error(call.call_id, code, message), [event], invocation)
-    return replace(outcome, audit=[_executed(call, "failed", error=code)])
+    return replace(outcome, audit=[_executed(call, InvocationStatus.FAILED, error=code)])
 
 
-def _executed(call: PendingCall, status: str, **detail: Any) -> AuditNote:
+def _executed(call: PendingCall, status: InvocationStatus, **detail: Any) -> AuditNote:
     return AuditNote(
         "tool.executed", call.name, None, {"key": call.key, "args": call.args, "status": status, **detail}
     )
@@ -161,7 +161,7 @@ def _executed(call: PendingCall, status: str, **detail: Any) -> AuditNote:
 
 def _replay(state: AgentState, call: PendingCall, recorded: ToolInvocation, ctx: StepContext) -> StepOutcome:
     event = _event(EventType.TOOL_CALL_REPLAYED, call, ctx, status=recorded.status)
-    if recorded.status == "succeeded":
+    if recorded.status == InvocationStatus.SUCCEEDED:
         message = tool_message(call.call_id, recorded.result)
     else:
         code, _, text = (recorded.error or "error: failed").partition(": ")
@@ -180,6 +180,6 @@ def _unknown(state: AgentState, call: PendingCall, ctx: StepContext, reason: str
                 EventType.RUN_NEEDS_RECONCILIATION, {"key": call.key, "tool": call.name, "reason": reason}
             ),
         ],
-        invocation=InvocationUpdate(call.key, "unknown", error=reason),
-        audit=[_executed(call, "unknown", reason=reason)],
+        invocation=InvocationUpdate(call.key, InvocationStatus.UNKNOWN, error=reason),
+        audit=[_executed(call, InvocationStatus.UNKNOWN, reason=reason)],
     )

@@ -11,16 +11,18 @@ refused attempt is audited.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
+
 from core.engine.notifier import RunNotifier
 from core.errors import Conflict, Forbidden, InvalidInput
 from core.events import EventType
 from core.lifecycle import RunStatus
 from core.queue.port import TaskQueue
-from core.records import Approval, NewEvent, Principal, Question, Run
+from core.records import Approval, ApprovalStatus, NewEvent, Principal, Question, QuestionStatus, Run
 from core.steps import ASK_USER
 from core.store.context import ContextStore
 from core.store.decisions import Decision
-from core.store.schema import approvals, questions
+from core.tiers import Tier
 
 MAX_FREE_TEXT = 2000
 RECONCILE_CHOICES = ("done", "not_done", "retry")
@@ -31,7 +33,7 @@ def refusal(who: Principal, approval: Approval, approve: bool) -> str | None:
     own = who.user_id == approval.requester_id
     if not approve and own:
         return None
-    if approval.tier == "user":
+    if approval.tier == Tier.USER:
         return None if own else "Only the person who asked can approve or deny this."
     if not who.is_admin:
         return "Only an admin can approve or deny this."
@@ -51,7 +53,7 @@ class DecisionDesk:
     ) -> Approval:
         decisions = self._store.decisions
         approval = await decisions.approval(who.tenant_id, approval_id)
-        verdict = "approved" if approve else "denied"
+        verdict = ApprovalStatus.APPROVED if approve else ApprovalStatus.DENIED
         detail = {
             "approval_id": approval.id,
             "tool": approval.tool,
@@ -91,7 +93,7 @@ class DecisionDesk:
             actor=who.user_id,
             detail=detail,
         )
-        await self._apply(approvals, who, approval.id, approval.run_id, decision, detail)
+        await self._apply(decisions.decide_approval, who, approval.id, approval.run_id, decision, detail)
         return await decisions.approval(who.tenant_id, approval_id)
 
     async def answer(self, who: Principal, question_id: str, answer: str) -> Question:
@@ -111,7 +113,7 @@ class DecisionDesk:
         chosen = _choose(question, answer)
         decision = Decision(
             values={
-                "status": "answered",
+                "status": QuestionStatus.ANSWERED,
                 "answer": chosen,
                 "answered_by": who.user_id,
                 "answered_at": self._store.clock.now(),
@@ -123,7 +125,7 @@ class DecisionDesk:
             actor=who.user_id,
             detail={**detail, "answer": chosen},
         )
-        await self._apply(questions, who, question.id, question.run_id, decision, detail)
+        await self._apply(decisions.answer_question, who, question.id, question.run_id, decision, detail)
         return await decisions.question(who.tenant_id, question_id)
 
     async def reconcile(self, who: Principal, run_id: str, choice: str, note: str | None = None) -> Run:
@@ -143,15 +145,15 @@ class DecisionDesk:
 
     async def _apply(
         self,
-        table: object,
+        decide: Callable[[str, str, Decision], Awaitable[Run]],
         who: Principal,
         item_id: str,
         run_id: str,
         decision: Decision,
-        detail: dict[str, object],
+        detail: Mapping[str, object],
     ) -> None:
         try:
-            run = await self._store.decisions.decide(table, who.tenant_id, item_id, decision)  # type: ignore[arg-type]
+            run = await decide(who.tenant_id, item_id, decision)
         except Conflict as exc:
             await self._store.decisions.record_refusal(
                 who.tenant_id,

@@ -19,9 +19,10 @@ from core.alerts.lifecycle import LIVE, Alert, AlertStatus, check_transition
 from core.clock import Clock
 from core.errors import Conflict, NotFound
 from core.ids import new_id
-from core.notices import Notice, NoticeRenderers, queue_notice
+from core.notices import Notice, NoticeRenderers
 from core.store.audit import write_audit
 from core.store.database import Database
+from core.store.notices import queue_notice
 from core.store.schema import alert_checks, alerts
 from core.store.sql import insert_ignore
 

@@ -8,9 +8,12 @@ from sqlalchemy import Engine
 
 from core.clock import Clock, SystemClock
 from core.outbound import Renderers
+from core.store.admission import AdmissionStore
 from core.store.audit import AuditStore
+from core.store.conversations import ConversationStore
 from core.store.database import Database
 from core.store.decisions import DecisionStore
+from core.store.demo_metrics import DemoMetrics
 from core.store.directory import Directory
 from core.store.outbox import OutboxStore
 from core.store.policies import PolicyStore
@@ -31,6 +34,9 @@ class ContextStore:
     decisions: DecisionStore
     policies: PolicyStore
     schedules: ScheduleStore
+    admission: AdmissionStore
+    conversations: ConversationStore
+    demo_metrics: DemoMetrics
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, renderers: Renderers | None = None) -> ContextStore:
@@ -48,6 +54,9 @@ class ContextStore:
             decisions=DecisionStore(db, clock, renderers),
             policies=PolicyStore(db, clock),
             schedules=ScheduleStore(db, clock),
+            admission=AdmissionStore(db),
+            conversations=ConversationStore(db, clock),
+            demo_metrics=DemoMetrics(db),
         )
 
     @property

@@ -31,44 +31,19 @@ import itertools
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextvars import ContextVar
-from enum import IntEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from core.errors import StoreUnavailable
+from core.store.urgency import Urgency, current_urgency
+from core.store.urls import normalise_url
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
 
 _READ_ONLY = "switchboard_read_only"  # an execution option: this transaction only reads
-
-
-class Urgency(IntEnum):
-    """Which transactions get a thread (and the writer lock) first; lower goes first."""
-
-    INGRESS = 0  # a request that changes something: a submission, a decision
-    READ = 1  # a request that reads: polling a run
-    BACKGROUND = 2  # steps, the scheduler, the sweeper: whatever no caller is waiting on
-
-
-_URGENCY: ContextVar[Urgency] = ContextVar("switchboard_store_urgency", default=Urgency.BACKGROUND)
-
-
-@contextlib.contextmanager
-def urgency(level: Urgency) -> Iterator[None]:
-    """Transactions started in this context (this task, and tasks it creates) wait as `level`."""
-    token = _URGENCY.set(level)
-    try:
-        yield
-    finally:
-        _URGENCY.reset(token)
-
-
-def current_urgency() -> Urgency:
-    return _URGENCY.get()
 
 
 class _Lanes:
@@ -154,20 +129,6 @@ class _WriterLock:
                 self._free.notify_all()
 
 
-def normalise_url(url: str) -> str:
-    """Accept the URLs people type and pick the driver we ship."""
-    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://", "postgresql+asyncpg://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url.removeprefix(prefix)
-    if url.startswith("sqlite+aiosqlite://"):
-        return "sqlite://" + url.removeprefix("sqlite+aiosqlite://")
-    return url
-
-
-def is_sqlite(url: str) -> bool:
-    return normalise_url(url).startswith("sqlite")
-
-
 class Database:
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         url = normalise_url(url)
@@ -193,12 +154,12 @@ class Database:
 
     async def run(self, work: Work[T]) -> T:
         """Run `work(conn)` in one transaction on a pool thread; commit if it returns."""
-        level = _URGENCY.get()
+        level = current_urgency()
         return await asyncio.wrap_future(self._lanes.submit(level, lambda: self.run_sync(work, level)))
 
     async def read(self, work: Work[T]) -> T:
         """`run` for work that only reads (it must not write): on SQLite it waits for no writer."""
-        return await asyncio.wrap_future(self._lanes.submit(_URGENCY.get(), lambda: self.read_sync(work)))
+        return await asyncio.wrap_future(self._lanes.submit(current_urgency(), lambda: self.read_sync(work)))
 
     def run_sync(self, work: Work[T], level: Urgency = Urgency.BACKGROUND) -> T:
         if self._writer is None:

@@ -17,23 +17,42 @@ from core.clock import Clock
 from core.errors import Conflict, NotFound
 from core.lifecycle import RunStatus
 from core.outbound import Renderers
-from core.records import Approval, NewEvent, Question, Run
+from core.records import (
+    Approval,
+    ApprovalStatus,
+    InvocationStatus,
+    NewEvent,
+    Question,
+    QuestionStatus,
+    Run,
+)
 from core.store.audit import write_audit
 from core.store.database import Database
 from core.store.rows import update_run
 from core.store.schema import approvals, questions, runs, tool_invocations
+from core.tiers import Tier
 
+# Approvals and questions share these three states; the tables hold the values.
+PENDING, EXPIRED, CANCELLED = (
+    ApprovalStatus.PENDING.value,
+    ApprovalStatus.EXPIRED.value,
+    ApprovalStatus.CANCELLED.value,
+)
 _APPROVAL_FIELDS = tuple(Approval.__dataclass_fields__)
 _QUESTION_FIELDS = tuple(Question.__dataclass_fields__)
 
 
 def approval_from_row(row: Any) -> Approval:
-    return Approval(**{f: getattr(row, f) for f in _APPROVAL_FIELDS})
+    values = {f: getattr(row, f) for f in _APPROVAL_FIELDS}
+    values["tier"] = Tier(values["tier"])
+    values["status"] = ApprovalStatus(values["status"])
+    return Approval(**values)
 
 
 def question_from_row(row: Any) -> Question:
     values = {f: getattr(row, f) for f in _QUESTION_FIELDS}
     values["allow_free_text"] = bool(values["allow_free_text"])
+    values["status"] = QuestionStatus(values["status"])
     return Question(**values)
 
 
@@ -76,7 +95,12 @@ class DecisionStore:
         return question_from_row(row) if row else None
 
     async def approvals(
-        self, tenant_id: str, *, status: str | None = "pending", run_id: str | None = None, limit: int = 100
+        self,
+        tenant_id: str,
+        *,
+        status: str | None = ApprovalStatus.PENDING,  # an ApprovalStatus; None: any
+        run_id: str | None = None,
+        limit: int = 100,
     ) -> list[Approval]:
         stmt = select(approvals).where(approvals.c.tenant_id == tenant_id)
         if status is not None:
@@ -91,11 +115,18 @@ class DecisionStore:
         rows = await self._db.run(lambda conn: conn.execute(stmt.order_by(questions.c.id)).all())
         return [question_from_row(r) for r in rows]
 
-    async def decide(self, table: Table, tenant_id: str, item_id: str, decision: Decision) -> Run:
-        """Apply a decision if the item is still pending and unexpired; resume its run."""
+    async def decide_approval(self, tenant_id: str, approval_id: str, decision: Decision) -> Run:
+        """Approve or deny if the approval is still pending and unexpired; resume its run."""
+        return await self._decide(approvals, tenant_id, approval_id, decision)
+
+    async def answer_question(self, tenant_id: str, question_id: str, decision: Decision) -> Run:
+        """Record the answer if the question is still pending and unexpired; resume its run."""
+        return await self._decide(questions, tenant_id, question_id, decision)
+
+    async def _decide(self, table: Table, tenant_id: str, item_id: str, decision: Decision) -> Run:
         waiting = RunStatus.WAITING_APPROVAL if table is approvals else RunStatus.WAITING_INPUT
 
-        def _tx(conn: Connection) -> Any:
+        def _tx(conn: Connection) -> Run:
             now = self._clock.now()
             row = (
                 conn.execute(
@@ -103,7 +134,7 @@ class DecisionStore:
                     .where(
                         table.c.tenant_id == tenant_id,
                         table.c.id == item_id,
-                        table.c.status == "pending",
+                        table.c.status == PENDING,
                         table.c.expires_at > now,
                     )
                     .values(**decision.values)
@@ -142,9 +173,9 @@ class DecisionStore:
     def _expire(self, conn: Connection, *, table: Table, waiting: RunStatus, limit: int) -> list[Run]:
         now = self._clock.now()
         resumed = []
-        stmt = select(table).where(table.c.status == "pending", table.c.expires_at <= now).limit(limit)
+        stmt = select(table).where(table.c.status == PENDING, table.c.expires_at <= now).limit(limit)
         for row in conn.execute(stmt).all():
-            conn.execute(update(table).where(table.c.id == row.id).values(status="expired"))
+            conn.execute(update(table).where(table.c.id == row.id).values(status=EXPIRED))
             event = _expired_event(table, row)
             run = _resume(conn, row.tenant_id, row.run_id, waiting, event, now, self._renderers)
             write_audit(
@@ -163,23 +194,23 @@ class DecisionStore:
     async def reconcile(self, tenant_id: str, run_id: str, choice: str, actor: str, note: str | None) -> Run:
         """An admin says what became of a side effect whose outcome was unknown."""
         status, result, error = {
-            "done": ("succeeded", {"reconciled": "done", "note": note}, None),
+            "done": (InvocationStatus.SUCCEEDED, {"reconciled": "done", "note": note}, None),
             "not_done": (
-                "failed",
+                InvocationStatus.FAILED,
                 None,
                 f"not_executed: reconciled as not done{': ' + note if note else ''}",
             ),
-            "retry": ("retry", None, None),
+            "retry": (InvocationStatus.RETRY, None, None),
         }[choice]
 
-        def _tx(conn: Connection) -> Any:
+        def _tx(conn: Connection) -> Run:
             now = self._clock.now()
             changed = conn.execute(
                 update(tool_invocations)
                 .where(
                     tool_invocations.c.tenant_id == tenant_id,
                     tool_invocations.c.run_id == run_id,
-                    tool_invocations.c.status == "unknown",
+                    tool_invocations.c.status == InvocationStatus.UNKNOWN,
                 )
                 .values(status=status, result=result, error=error, updated_at=now)
                 .returning(tool_invocations.c.tool, tool_invocations.c.idempotency_key)
@@ -216,9 +247,9 @@ class DecisionStore:
                 conn.execute(
                     update(table)
                     .where(
-                        table.c.tenant_id == tenant_id, table.c.run_id == run_id, table.c.status == "pending"
+                        table.c.tenant_id == tenant_id, table.c.run_id == run_id, table.c.status == PENDING
                     )
-                    .values(status="cancelled")
+                    .values(status=CANCELLED)
                 )
 
         await self._db.run(_tx)
@@ -258,9 +289,9 @@ class DecisionStore:
         kind = "approval" if table is approvals else "question"
         if row is None:
             return NotFound(f"no {kind} {item_id}")
-        if row.status == "pending" and row.expires_at <= now or row.status == "expired":
+        if row.status == PENDING and row.expires_at <= now or row.status == EXPIRED:
             return Conflict(f"this {kind} expired", code="expired")
-        if row.status == "cancelled":
+        if row.status == CANCELLED:
             return Conflict(f"this {kind} was cancelled with its run", code="not_waiting")
         by = getattr(row, "decided_by", None) or getattr(row, "answered_by", None)
         return Conflict(
@@ -275,7 +306,7 @@ def _expired_event(table: Table, row: Any) -> NewEvent:
             {
                 "approval_id": row.id,
                 "tool": row.tool,
-                "decision": "expired",
+                "decision": ApprovalStatus.EXPIRED,
                 "by": None,
                 "reason": "nobody decided in time",
             },
@@ -310,6 +341,6 @@ def pending_filter(items: Sequence[Approval], user_id: str, is_admin: bool) -> l
     return [
         a
         for a in items
-        if (a.tier == "user" and a.requester_id == user_id)
-        or (a.tier == "admin" and is_admin and a.requester_id != user_id)
+        if (a.tier == Tier.USER and a.requester_id == user_id)
+        or (a.tier == Tier.ADMIN and is_admin and a.requester_id != user_id)
     ]

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import Clock
@@ -288,13 +288,20 @@ class RunStore:
 
         return await self._db.run(lambda conn: [r.id for r in conn.execute(stmt).all()])
 
+    async def count_by_status(self) -> dict[str, int]:
+        """Runs of every tenant by status, for the metrics' gauge."""
+        stmt = select(runs.c.status, func.count()).group_by(runs.c.status)
+        rows = await self._db.run(lambda conn: [(r[0], r[1]) for r in conn.execute(stmt)])
+        return dict(rows)
+
 
 def release_turn(conn: Connection, run: Run) -> str | None:
     """Give up the session's turn (if this run holds it) and name the next queued run."""
     params = {"b_session": run.session_id, "b_run": run.id}
     released = conn.execute(sql.RELEASE_TURN, params).first()
     if released is not None:
-        return released[0]
+        next_run: str | None = released[0]  # NULL when no run of the session is queued
+        return next_run
     return conn.execute(sql.NEXT_QUEUED, params).scalar_one_or_none()
 
 

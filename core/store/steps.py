@@ -19,7 +19,7 @@ from core.events import EventType
 from core.ids import new_id
 from core.lifecycle import ACTIVE, RunStatus, check_transition
 from core.outbound import Renderers
-from core.records import NewEvent, Run, ToolInvocation
+from core.records import ApprovalStatus, InvocationStatus, NewEvent, QuestionStatus, Run, ToolInvocation
 from core.steps import (
     ASK_USER,
     Acquired,
@@ -145,7 +145,7 @@ class StepStore:
 
         def _tx(conn: Connection) -> Any:
             now = self._clock.now()
-            intent = _invocation_row(lease.run, key, call, "running", now)
+            intent = _invocation_row(lease.run, key, call, InvocationStatus.RUNNING, now)
             if insert_ignore(conn, tool_invocations, intent):
                 self._touch(conn, lease, now, [event])
                 return None
@@ -273,7 +273,9 @@ class StepStore:
         append_events(conn, run, numbered(run, events, now), self._renderers)
 
 
-def _invocation_row(run: Run, key: str, call: RecordedCall, status: str, now: float) -> dict[str, Any]:
+def _invocation_row(
+    run: Run, key: str, call: RecordedCall, status: InvocationStatus, now: float
+) -> dict[str, Any]:
     return {
         "idempotency_key": key,
         "tenant_id": run.tenant_id,
@@ -319,7 +321,7 @@ def _record_governance(conn: Connection, run: Run, outcome: StepOutcome, now: fl
                 args_hash=a.args_hash,
                 tier=a.tier,
                 requester_id=a.requester_id,
-                status="pending",
+                status=ApprovalStatus.PENDING,
                 expires_at=a.expires_at,
                 created_at=now,
             )
@@ -336,7 +338,7 @@ def _record_governance(conn: Connection, run: Run, outcome: StepOutcome, now: fl
                 options=q.options,
                 allow_free_text=int(q.allow_free_text),
                 asked_of=q.asked_of,
-                status="pending",
+                status=QuestionStatus.PENDING,
                 expires_at=q.expires_at,
                 created_at=now,
             )
@@ -362,7 +364,7 @@ def _invocation(r: Any) -> ToolInvocation:
         r.tool,
         r.args_hash,
         r.args,
-        r.status,
+        InvocationStatus(r.status),
         r.result,
         r.error,
         r.attempts,

@@ -11,12 +11,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from sqlalchemy import Connection, select
-
 from core.schedule_records import Schedule
 from core.store.context import ContextStore
-from core.store.schema import demo_metrics
-from core.store.sql import insert_ignore
 from scheduler.anomaly.detectors import Point
 from scheduler.anomaly.handler import KIND
 from scheduler.anomaly.sources import DEMO_QUERY
@@ -46,21 +42,8 @@ def demo_series(end: float, seed: int = 8) -> list[Point]:
 
 async def seed_demo_metrics(store: ContextStore, tenant_id: str, end: float) -> int:
     """Write the demo series once per tenant; returns how many points were written."""
-
-    def write(conn: Connection) -> int:
-        seeded = conn.execute(
-            select(demo_metrics.c.ts)
-            .where(demo_metrics.c.tenant_id == tenant_id, demo_metrics.c.name == METRIC)
-            .limit(1)
-        ).first()
-        if seeded is not None:
-            return 0
-        rows = [
-            {"tenant_id": tenant_id, "name": METRIC, "ts": p.ts, "value": p.value} for p in demo_series(end)
-        ]
-        return sum(insert_ignore(conn, demo_metrics, row) for row in rows)
-
-    return await store.db.run(write)
+    points = [(p.ts, p.value) for p in demo_series(end)]
+    return await store.demo_metrics.seed(tenant_id, METRIC, points)
 
 
 def demo_check(tenant_id: str, owner_id: str, bot: str, target: dict[str, Any]) -> Schedule:

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import InvalidInput, SwitchboardError
-from core.store.database import normalise_url
+from core.store.urls import normalise_url
 from scheduler.anomaly.detectors import Point
 
 DEMO_QUERY = "demo_metric"

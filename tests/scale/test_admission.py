@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import Connection, Engine, event, text
 
 from bots.support import bot as support_bot
-from channels.api.app import build_api
 from core.admission import Admission, Limits
 from core.bots import BotRegistry
 from core.engine.notifier import RunNotifier
@@ -28,6 +27,7 @@ from core.runtime import Runtime, Submission
 from core.steps import Refusal
 from core.store.context import ContextStore
 from core.store.runs import NewRun
+from tests.channels.api.conftest import api_app
 from tests.conftest import TenantFixture
 from tests.fakes.models import FunctionModel, Say
 
@@ -41,7 +41,7 @@ async def submit(store: ContextStore, who: Principal, thread: str) -> str:
 
 
 async def test_past_the_hard_cap_a_submission_is_refused(store: ContextStore, tenant: TenantFixture) -> None:
-    admission = Admission(store.db, replace(NO_LIMITS, hard_cap=2, retry_after_s=7))
+    admission = Admission(store.admission, replace(NO_LIMITS, hard_cap=2, retry_after_s=7))
     assert await admission.admit(tenant.member) is None
     for thread in ("a", "b"):
         await submit(store, tenant.member, thread)
@@ -53,7 +53,7 @@ async def test_past_the_hard_cap_a_submission_is_refused(store: ContextStore, te
 async def test_a_refused_submission_records_nothing_and_a_retried_event_is_not_refused(
     store: ContextStore, tenant: TenantFixture
 ) -> None:
-    admission = Admission(store.db, replace(NO_LIMITS, hard_cap=1))
+    admission = Admission(store.admission, replace(NO_LIMITS, hard_cap=1))
     recorded = NewRun(
         tenant.member.tenant_id, tenant.member.user_id, "slack", "t", "support", "hi", event_id="Ev1"
     )
@@ -72,7 +72,7 @@ async def test_a_refused_submission_records_nothing_and_a_retried_event_is_not_r
 
 
 async def test_past_a_user_limit_a_run_is_told_its_place(store: ContextStore, tenant: TenantFixture) -> None:
-    admission = Admission(store.db, replace(NO_LIMITS, per_user=2))
+    admission = Admission(store.admission, replace(NO_LIMITS, per_user=2))
     for thread in ("a", "b", "c"):
         await submit(store, tenant.member, thread)
     assert await admission.admit(tenant.member) == 2  # two ahead must make room: "you are #2"
@@ -80,7 +80,7 @@ async def test_past_a_user_limit_a_run_is_told_its_place(store: ContextStore, te
 
 
 async def test_a_long_backlog_gives_everyone_a_place(store: ContextStore, tenant: TenantFixture) -> None:
-    admission = Admission(store.db, replace(NO_LIMITS, busy_depth=3))
+    admission = Admission(store.admission, replace(NO_LIMITS, busy_depth=3))
     for thread in ("a", "b", "c"):
         await submit(store, tenant.member, thread)
     assert await admission.admit(tenant.other_member) == 4
@@ -89,7 +89,7 @@ async def test_a_long_backlog_gives_everyone_a_place(store: ContextStore, tenant
 async def test_the_lease_gate_holds_a_run_until_its_user_has_room(
     store: ContextStore, tenant: TenantFixture
 ) -> None:
-    admission = Admission(store.db, replace(NO_LIMITS, per_user=1, hold_s=60))
+    admission = Admission(store.admission, replace(NO_LIMITS, per_user=1, hold_s=60))
     store.steps.admission = admission
     first = await submit(store, tenant.member, "a")
     second = await submit(store, tenant.member, "b")
@@ -115,7 +115,7 @@ async def test_the_lease_gate_holds_a_run_until_its_user_has_room(
 async def test_concurrent_starts_do_not_overshoot_a_limit(
     store: ContextStore, tenant: TenantFixture, limit: str
 ) -> None:
-    admission = Admission(store.db, replace(NO_LIMITS, hold_s=60, **{limit: 3}))
+    admission = Admission(store.admission, replace(NO_LIMITS, hold_s=60, **{limit: 3}))
     store.steps.admission = admission
     run_ids = [await submit(store, tenant.member, f"t{i}") for i in range(10)]
     acquired = await asyncio.gather(*(store.steps.acquire(r, f"w{i}", 30, 5) for i, r in enumerate(run_ids)))
@@ -127,7 +127,7 @@ async def test_far_from_their_limits_starts_go_ahead_together(
     store: ContextStore, tenant: TenantFixture
 ) -> None:
     """Share-mode locks: the starts do not queue on each other, and none is held."""
-    admission = Admission(store.db, replace(NO_LIMITS, per_user=10_000, per_tenant=10_000))
+    admission = Admission(store.admission, replace(NO_LIMITS, per_user=10_000, per_tenant=10_000))
     store.steps.admission = admission
     run_ids = [await submit(store, tenant.member, f"t{i}") for i in range(8)]
     acquired = await asyncio.gather(*(store.steps.acquire(r, f"w{i}", 30, 5) for i, r in enumerate(run_ids)))
@@ -155,7 +155,7 @@ class SlowModel:
 async def test_runs_past_the_limit_wait_their_turn_and_all_complete(
     store: ContextStore, tenant: TenantFixture
 ) -> None:
-    admission = Admission(store.db, replace(NO_LIMITS, per_user=1, hold_s=5))
+    admission = Admission(store.admission, replace(NO_LIMITS, per_user=1, hold_s=5))
     store.steps.admission = admission
     bots = BotRegistry([support_bot])
     model = SlowModel()
@@ -187,14 +187,14 @@ async def test_runs_past_the_limit_wait_their_turn_and_all_complete(
 async def test_the_api_answers_429_with_retry_after_and_tells_the_place_in_line(
     store: ContextStore, tenant: TenantFixture
 ) -> None:
-    admission = Admission(store.db, replace(NO_LIMITS, per_user=1, hard_cap=2, retry_after_s=9))
+    admission = Admission(store.admission, replace(NO_LIMITS, per_user=1, hard_cap=2, retry_after_s=9))
     bots = BotRegistry([support_bot])
     queue = InProcessQueue(
         StepWorker(store, bots, FunctionModel(lambda _: Say("hi")), WorkerOptions()).advance
     )
     runtime = Runtime(store, bots, queue, RunNotifier(), admission=admission)  # queue not started: runs wait
     key = await store.directory.create_api_key(tenant.id, tenant.member.user_id)
-    transport = httpx.ASGITransport(app=build_api(runtime))
+    transport = httpx.ASGITransport(app=api_app(runtime, store))
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=headers) as client:
         first = await client.post("/v1/runs", json={"bot": "support", "message": "hello"})
@@ -263,7 +263,7 @@ async def test_counting_active_runs_does_not_read_the_finished_ones(
 ) -> None:
     """Admission counts a tenant's queued and running runs on every submission and start; its
     queries must find them without reading every run the tenant has ever had."""
-    admission = Admission(store.db, replace(NO_LIMITS, per_user=5, per_tenant=50))
+    admission = Admission(store.admission, replace(NO_LIMITS, per_user=5, per_tenant=50))
     for i in range(300):
         await submit(store, tenant.member, f"old{i}")
     finish = text("UPDATE runs SET status = 'completed'")
@@ -291,7 +291,7 @@ async def test_looking_for_held_runs_does_not_read_the_queue(
 ) -> None:
     """Every run that stops running looks for held runs to wake; the runs queued for a worker,
     often thousands, are not held and must not be read to find the few that are."""
-    admission = Admission(store.db, replace(NO_LIMITS, per_user=5))
+    admission = Admission(store.admission, replace(NO_LIMITS, per_user=5))
     queued = [await submit(store, tenant.member, f"t{i}") for i in range(60)]
     run = await store.runs.get(tenant.id, queued[0])
     plans = await _plans(store, lambda conn: admission.released(conn, run))
