@@ -5,7 +5,8 @@ after a restart, with no view kept in memory) and the core checks who may decide
     sb:appr:<approval id>:approve | sb:appr:<approval id>:deny
     sb:q:<question id>:<option index>
 
-Everything that came from a model (arguments, prompts, options) is neutralised.
+Everything that came from a model (arguments, prompts, options) is neutralised. The cards are the
+story's (`channels.story.cards`), drawn in Discord's dialect, `DISCORD`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 
 from channels.discord.markup import neutralise, to_discord
 from channels.discord.profile import user_ref
-from channels.text import argument_text, clip
+from channels.story.cards import ApprovalCard, Choice, Outcome, QuestionCard, Tone
+from channels.story.dialect import Dialect, Icon
+from channels.text import clip
 
 APPROVAL_PREFIX = "sb:appr:"
 QUESTION_PREFIX = "sb:q:"
@@ -53,99 +56,94 @@ def timestamp(ts: float) -> str:
     return f"<t:{int(ts)}:f>"
 
 
-def approval_card(payload: Json, arg_chars: int) -> Json:
-    tool = neutralise(str(payload.get("tool", "")))
-    tier = str(payload.get("tier", "user"))
-    who = (
-        "Only an admin can decide."
-        if tier == "admin"
-        else f"Only {user_ref(payload.get('requester'))} can decide."
-    )
-    expires = payload.get("expires_at")
-    until = f" Expires {timestamp(float(expires))}." if isinstance(expires, int | float) else ""
-    approval_id = str(payload["approval_id"])
+DISCORD = Dialect(
+    icons={
+        Icon.WORKING: "⏳",
+        Icon.TOOL: "🔎",
+        Icon.TOOL_UNKNOWN: "⚙️",
+        Icon.LOCK: "🔒",
+        Icon.QUESTION: "❓",
+        Icon.CONTINUING: "▶️",
+        Icon.DONE: "✅",
+        Icon.FAILED: "❌",
+        Icon.STOP: "🚫",
+        Icon.WARNING: "⚠️",
+        Icon.EXPIRED: "⌛",
+        Icon.ANSWERED: "💬",
+    },
+    escape=neutralise,
+    strong="**",
+    date=timestamp,
+    person=user_ref,
+    code=lambda name: f"`{neutralise(name)}`",
+    error_code=lambda code: f"`{neutralise(code)}`",
+    expired_at="",  # "Expired <t:…>": Discord's timestamp reads on its own
+)
+_APPROVAL_STYLES = {Choice.APPROVE: _SUCCESS, Choice.DENY: _DANGER}
+_TONES = {Tone.APPROVED: _GREEN, Tone.ANSWERED: _GREEN, Tone.DENIED: _RED, Tone.EXPIRED: _GREY}
+
+
+def approval_card(card: ApprovalCard, arg_chars: int) -> Json:
     embed = {
-        "title": "Approval needed",
-        "description": f"The assistant wants to run **{tool}** with:",
+        "title": card.title,
+        "description": card.intro,
         "color": _BLURPLE,
-        "fields": _arguments(payload.get("args"), arg_chars)
-        + [{"name": "Who decides", "value": f"Tier: **{neutralise(tier)}** · {who}{until}"}],
+        "fields": _arguments(card.arguments, arg_chars) + [{"name": "Who decides", "value": card.rule}],
     }
     buttons = [
-        _button("Approve", f"{APPROVAL_PREFIX}{approval_id}:approve", _SUCCESS),
-        _button("Deny", f"{APPROVAL_PREFIX}{approval_id}:deny", _DANGER),
+        _button(b.label, f"{APPROVAL_PREFIX}{b.item_id}:{b.choice}", _APPROVAL_STYLES[b.choice])
+        for b in card.buttons
     ]
-    return {"content": f"Approval needed: {tool}", "embeds": [embed], "components": [_row(buttons)]}
+    return {"content": card.summary, "embeds": [embed], "components": [_row(buttons)]}
 
 
-def approval_outcome(payload: Json, at: float) -> Json:
-    """The embed added to the card (whose buttons the sink removes) once the decision is made."""
-    decision = str(payload.get("decision", ""))
-    if decision == "expired":
-        return {"description": f"⌛ Expired {timestamp(at)}: nobody decided in time.", "color": _GREY}
-    icon, color = ("✅", _GREEN) if decision == "approved" else ("🚫", _RED)
-    line = f"{icon} {neutralise(decision.capitalize())} by {user_ref(payload.get('by'))} at {timestamp(at)}"
-    reason = payload.get("reason")
-    if reason:
-        line += f"\nReason: {neutralise(str(reason))[:500]}"
-    return {"description": line, "color": color}
+def outcome(told: Outcome) -> Json:
+    """The embed added to the card (whose buttons the sink removes) once it is decided."""
+    line = told.line if told.reason is None else f"{told.line}\n{told.reason}"
+    return {"description": line, "color": _TONES[told.tone]}
 
 
-def question_card(payload: Json) -> Json:
-    question_id = str(payload["question_id"])
-    options = [str(o) for o in payload.get("options") or []]
+def question_card(card: QuestionCard) -> Json:
     room = _BUTTONS_PER_ROW * _ROWS
     buttons = [
-        _button(_label(o), f"{QUESTION_PREFIX}{question_id}:{i}", _PRIMARY) for i, o in enumerate(options)
+        _button(_label(b.label), f"{QUESTION_PREFIX}{b.item_id}:{b.option}", _PRIMARY) for b in card.buttons
     ]
-    listed = "\n".join(f"{i + 1}. {neutralise(o)}" for i, o in enumerate(options))
-    long_options = any(len(o) > _LABEL_CHARS for o in options) or len(options) > room
-    footer = f"Only {user_ref(payload.get('asked_of'))} can answer."
+    listed = "\n".join(f"{i + 1}. {neutralise(o)}" for i, o in enumerate(card.options))
+    long_options = any(len(o) > _LABEL_CHARS for o in card.options) or len(card.options) > room
     embed = {
-        "title": "Question",
+        "title": card.title,
         "description": clip(
-            to_discord(str(payload.get("prompt", ""))) + (f"\n\n{listed}" if long_options else ""),
+            to_discord(card.prompt) + (f"\n\n{listed}" if long_options else ""),
             _DESCRIPTION_CHARS,
         ),
         "color": _BLURPLE,
-        "fields": [{"name": "Who answers", "value": footer}],
+        "fields": [{"name": "Who answers", "value": card.rule}],
     }
     rows = [
         _row(buttons[i : i + _BUTTONS_PER_ROW]) for i in range(0, min(len(buttons), room), _BUTTONS_PER_ROW)
     ]
     return {
-        "content": clip(f"Question: {neutralise(str(payload.get('prompt') or ''))}", 150),
+        "content": clip(f"Question: {neutralise(card.asked)}", 150),
         "embeds": [embed],
         "components": rows,
     }
 
 
-def question_outcome(payload: Json, at: float, *, expired: bool = False) -> Json:
-    if expired:
-        return {"description": f"⌛ Expired {timestamp(at)}: nobody answered in time.", "color": _GREY}
-    answer = neutralise(str(payload.get("answer", "")))[:1000]
-    return {
-        "description": f"💬 {user_ref(payload.get('by'))} answered **{answer}** at {timestamp(at)}",
-        "color": _GREEN,
-    }
-
-
-def _arguments(args: Any, arg_chars: int) -> list[Json]:
-    if not isinstance(args, dict) or not args:
+def _arguments(arguments: tuple[tuple[str, str], ...], arg_chars: int) -> list[Json]:
+    if not arguments:
         return [{"name": "Arguments", "value": "*(none)*"}]
     fields = [
         {
-            "name": clip(neutralise(str(k)), 256),
+            "name": clip(neutralise(k), 256),
             "value": _value(v, min(arg_chars, _FIELD_CHARS)),
             "inline": True,
         }
-        for k, v in args.items()
+        for k, v in arguments
     ]
     return fields[: _FIELDS - 1]
 
 
-def _value(value: Any, limit: int) -> str:
-    text = argument_text(value)
+def _value(text: str, limit: int) -> str:
     return clip(neutralise(text), limit) if text else "*(empty)*"
 
 

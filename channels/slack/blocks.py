@@ -1,4 +1,5 @@
-"""Block Kit cards for approvals and questions, and their decided forms (no buttons).
+"""Block Kit cards for approvals and questions, and their decided forms (no buttons): the story's
+cards (`channels.story.cards`) drawn in Slack's dialect, `SLACK`.
 
 Everything that came from a model (arguments, prompts, options) is escaped; the buttons carry
 only ids, so a click names what it decides and the core checks who may decide it.
@@ -11,7 +12,9 @@ from typing import Any
 
 from channels.slack.mrkdwn import escape, to_mrkdwn
 from channels.slack.profile import user_ref
-from channels.text import argument_text, clip
+from channels.story.cards import ApprovalCard, Button, Choice, Outcome, QuestionCard
+from channels.story.dialect import Dialect, Icon
+from channels.text import clip
 
 APPROVE = "sb_approve"
 DENY = "sb_deny"
@@ -31,96 +34,83 @@ def slack_date(ts: float) -> str:
     return f"<!date^{int(ts)}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
-def approval_card(payload: dict[str, Any], arg_chars: int) -> list[Block]:
-    tool = escape(str(payload.get("tool", "")))
-    tier = str(payload.get("tier", "user"))
-    who = (
-        "Only a workspace admin can decide."
-        if tier == "admin"
-        else f"Only {user_ref(payload.get('requester'))} can decide."
-    )
-    expires = payload.get("expires_at")
-    until = f" Expires {slack_date(float(expires))}." if isinstance(expires, int | float) else ""
-    approval_id = str(payload["approval_id"])
+SLACK = Dialect(
+    icons={
+        Icon.WORKING: ":hourglass_flowing_sand:",
+        Icon.TOOL: ":mag:",
+        Icon.TOOL_UNKNOWN: ":gear:",
+        Icon.LOCK: ":lock:",
+        Icon.QUESTION: ":question:",
+        Icon.CONTINUING: ":arrow_forward:",
+        Icon.DONE: ":white_check_mark:",
+        Icon.FAILED: ":x:",
+        Icon.STOP: ":no_entry_sign:",
+        Icon.WARNING: ":warning:",
+        Icon.EXPIRED: ":hourglass:",
+        Icon.ANSWERED: ":speech_balloon:",
+    },
+    escape=escape,
+    strong="*",
+    date=slack_date,
+    person=user_ref,
+    code=lambda name: f"`{name}`",
+    error_code=escape,
+    admins="a workspace admin",
+    your_approval="Waiting for your approval",
+)
+
+
+def approval_card(card: ApprovalCard, arg_chars: int) -> list[Block]:
     return [
-        _header("Approval needed"),
-        section(f"The assistant wants to run *{tool}* with:"),
-        *_arguments(payload.get("args"), arg_chars),
-        _context(f"Tier: *{escape(tier)}* · {who}{until}"),
+        _header(card.title),
+        section(card.intro),
+        *_arguments(card.arguments, arg_chars),
+        _context(card.rule),
         {
             "type": "actions",
-            "block_id": f"approval:{approval_id}",
-            "elements": [
-                _button("Approve", APPROVE, approval_id, "primary"),
-                _button("Deny", DENY, approval_id, "danger"),
-            ],
+            "block_id": f"approval:{card.item_id}",
+            "elements": [_button(b) for b in card.buttons],
         },
     ]
 
 
-def approval_outcome(payload: dict[str, Any], at: float) -> list[Block]:
+def outcome(told: Outcome) -> list[Block]:
     """Appended to the card (whose buttons the dispatcher removes) once the decision is made."""
-    decision = str(payload.get("decision", ""))
-    reason = payload.get("reason")
-    if decision == "expired":
-        line = f":hourglass: Expired at {slack_date(at)}: nobody decided in time."
-    else:
-        icon = ":white_check_mark:" if decision == "approved" else ":no_entry_sign:"
-        line = f"{icon} {escape(decision.capitalize())} by {user_ref(payload.get('by'))} at {slack_date(at)}"
-        if reason:
-            line += f"\nReason: {escape(str(reason))[:500]}"
-    return [section(line)]
+    return [section(told.line if told.reason is None else f"{told.line}\n{told.reason}")]
 
 
-def question_card(payload: dict[str, Any]) -> list[Block]:
-    question_id = str(payload["question_id"])
-    options = [str(o) for o in payload.get("options") or []]
-    buttons = [_button(_label(o), f"{ANSWER}:{i}", f"{question_id}:{i}") for i, o in enumerate(options)]
-    if payload.get("allow_free_text"):
-        buttons.append(_button("Answer in my own words…", ANSWER_TEXT, question_id))
+def question_card(card: QuestionCard) -> list[Block]:
+    buttons = [_button(b) for b in card.buttons]
+    if card.free_text:
+        buttons.append(_plain_button("Answer in my own words…", ANSWER_TEXT, card.item_id))
     rows = [buttons[i : i + _BUTTONS_PER_ROW] for i in range(0, len(buttons), _BUTTONS_PER_ROW)]
     listed = (
-        [section("\n".join(f"{i + 1}. {escape(o)}" for i, o in enumerate(options)))]
-        if any(len(o) > _BUTTON_CHARS for o in options)
+        [section("\n".join(f"{i + 1}. {escape(o)}" for i, o in enumerate(card.options)))]
+        if any(len(o) > _BUTTON_CHARS for o in card.options)
         else []
     )
     return [
-        _header("Question"),
-        section(to_mrkdwn(str(payload.get("prompt", "")))),
+        _header(card.title),
+        section(to_mrkdwn(card.prompt)),
         *listed,
-        _context(f"Only {user_ref(payload.get('asked_of'))} can answer."),
+        _context(card.rule),
         *(
-            {"type": "actions", "block_id": f"question:{question_id}:{n}", "elements": row}
+            {"type": "actions", "block_id": f"question:{card.item_id}:{n}", "elements": row}
             for n, row in enumerate(rows)
         ),
     ]
 
 
-def question_outcome(payload: dict[str, Any], at: float, *, expired: bool = False) -> list[Block]:
-    if expired:
-        return [section(f":hourglass: Expired at {slack_date(at)}: nobody answered in time.")]
-    answer = escape(str(payload.get("answer", "")))[:1000]
-    return [
-        section(f":speech_balloon: {user_ref(payload.get('by'))} answered *{answer}* at {slack_date(at)}")
-    ]
-
-
-def _arguments(args: Any, arg_chars: int) -> list[Block]:
-    if not isinstance(args, dict) or not args:
+def _arguments(arguments: tuple[tuple[str, str], ...], arg_chars: int) -> list[Block]:
+    if not arguments:
         return [section("_(no arguments)_")]
-    fields = [
-        {"type": "mrkdwn", "text": f"*{escape(str(k))}*\n{_value(v, arg_chars)}"} for k, v in args.items()
-    ]
+    fields = [{"type": "mrkdwn", "text": f"*{escape(k)}*\n{_value(v, arg_chars)}"} for k, v in arguments]
     return [{"type": "section", "fields": fields[i : i + _FIELDS]} for i in range(0, len(fields), _FIELDS)]
 
 
-def _value(value: Any, limit: int) -> str:
-    text = clip(argument_text(value), limit)
+def _value(value: str, limit: int) -> str:
+    text = clip(value, limit)
     return escape(text) if text else "_(empty)_"
-
-
-def _label(option: str) -> str:
-    return clip(option, _BUTTON_CHARS)
 
 
 def _header(text: str) -> Block:
@@ -135,7 +125,16 @@ def _context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+def _button(button: Button) -> Block:
+    """An approval's button carries its id; an option's, the question's id and the index."""
+    if button.choice is Choice.OPTION:
+        value = f"{button.item_id}:{button.option}"
+        return _plain_button(clip(button.label, _BUTTON_CHARS), f"{ANSWER}:{button.option}", value)
+    action_id = APPROVE if button.choice is Choice.APPROVE else DENY
+    return _plain_button(button.label, action_id, button.item_id, button.style)
+
+
+def _plain_button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
     button: Block = {
         "type": "button",
         "text": {"type": "plain_text", "text": text, "emoji": True},

@@ -6,7 +6,8 @@ explained to that person alone. (`Action.Submit` would arrive as an ordinary mes
 has no ephemeral messages: a refusal would have been shown to the whole conversation.) The
 buttons carry only ids; the core decides who may decide.
 
-Everything that came from a model (arguments, prompts, options) is escaped.
+Everything that came from a model (arguments, prompts, options) is escaped. The cards are the
+story's (`channels.story.cards`), drawn in Teams' dialect, `TEAMS`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from channels.story.cards import ApprovalCard, Choice, Outcome, QuestionCard, Tone
+from channels.story.dialect import Dialect, Icon
 from channels.teams.markdown import escape, to_pieces
 from channels.teams.profile import user_ref
-from channels.text import argument_text, clip, fence
+from channels.text import clip, fence
 
 APPROVE = "sb_approve"
 DENY = "sb_deny"
@@ -37,23 +40,40 @@ def card_date(ts: float) -> str:
     return f"{{{{DATE({iso}, SHORT)}}}} {{{{TIME({iso})}}}}"
 
 
-def approval_card(payload: dict[str, Any], arg_chars: int) -> Card:
-    approval_id = str(payload["approval_id"])
-    tier = str(payload.get("tier", "user"))
-    who = (
-        "Only an admin can decide."
-        if tier == "admin"
-        else f"Only {user_ref(payload.get('requester'))} can decide."
-    )
-    expires = payload.get("expires_at")
-    until = f" Expires {card_date(float(expires))}." if isinstance(expires, int | float) else ""
-    data = {"approval_id": approval_id}
+TEAMS = Dialect(
+    icons={
+        Icon.WORKING: "⏳",
+        Icon.TOOL: "🔍",
+        Icon.TOOL_UNKNOWN: "🔍",
+        Icon.LOCK: "🔒",
+        Icon.QUESTION: "❓",
+        Icon.CONTINUING: "▶️",
+        Icon.DONE: "✅",
+        Icon.FAILED: "❌",
+        Icon.STOP: "🚫",
+        Icon.WARNING: "⚠️",
+        Icon.EXPIRED: "⌛",
+        Icon.ANSWERED: "💬",
+    },
+    escape=escape,
+    strong="**",
+    date=card_date,
+    person=user_ref,
+    code=lambda name: f"`{name}`",
+    error_code=escape,
+)
+_APPROVAL_VERBS = {Choice.APPROVE: APPROVE, Choice.DENY: DENY}
+_APPROVAL_STYLES = {Choice.APPROVE: "positive", Choice.DENY: "destructive"}
+
+
+def approval_card(card: ApprovalCard, arg_chars: int) -> Card:
+    data = {"approval_id": card.item_id}
     return _card(
         [
-            _heading("Approval needed"),
-            text(f"The assistant wants to run **{escape(str(payload.get('tool', '')))}** with:"),
-            _arguments(payload.get("args"), arg_chars),
-            text(f"Tier: **{escape(tier)}** · {who}{until}", subtle=True),
+            _heading(card.title),
+            text(card.intro),
+            _arguments(card.arguments, arg_chars),
+            text(card.rule, subtle=True),
             {
                 "type": "Input.Text",
                 "id": REASON_INPUT,
@@ -62,36 +82,34 @@ def approval_card(payload: dict[str, Any], arg_chars: int) -> Card:
                 "maxLength": 500,
             },
         ],
-        [_execute("Approve", APPROVE, data, "positive"), _execute("Deny", DENY, data, "destructive")],
+        [
+            _execute(b.label, _APPROVAL_VERBS[b.choice], data, _APPROVAL_STYLES[b.choice])
+            for b in card.buttons
+        ],
     )
 
 
-def approval_outcome(payload: dict[str, Any], at: float) -> list[Element]:
+def outcome(told: Outcome) -> list[Element]:
     """Appended to the card (whose buttons and inputs the sink removes) once it is decided."""
-    decision = str(payload.get("decision", ""))
-    if decision == "expired":
-        return [text(f"⌛ Expired at {card_date(at)}: nobody decided in time.")]
-    icon = "✅" if decision == "approved" else "🚫"
-    line = f"{icon} {escape(decision.capitalize())} by {user_ref(payload.get('by'))} at {card_date(at)}"
-    reason = payload.get("reason")
-    out = [text(line, weight="Bolder")]
-    if reason:
-        out.append(text(f"Reason: {escape(str(reason))[:500]}"))
+    if told.tone is Tone.EXPIRED:
+        return [text(told.line)]
+    out = [text(told.line, weight="Bolder")]
+    if told.reason is not None:
+        out.append(text(told.reason))
     return out
 
 
-def question_card(payload: dict[str, Any]) -> Card:
-    question_id = str(payload["question_id"])
-    options = [str(o) for o in payload.get("options") or []]
+def question_card(card: QuestionCard) -> Card:
     body = [
-        _heading("Question"),
-        *(text(fence(p.text) if p.code else p.text) for p in to_pieces(str(payload.get("prompt", "")))),
-        text(f"Only {user_ref(payload.get('asked_of'))} can answer.", subtle=True),
+        _heading(card.title),
+        *(text(fence(p.text) if p.code else p.text) for p in to_pieces(card.prompt)),
+        text(card.rule, subtle=True),
     ]
     actions = [
-        _execute(_title(o), ANSWER, {"question_id": question_id, "option": i}) for i, o in enumerate(options)
+        _execute(_title(b.label), ANSWER, {"question_id": b.item_id, "option": b.option})
+        for b in card.buttons
     ]
-    if payload.get("allow_free_text"):
+    if card.free_text:
         body.append(
             {
                 "type": "Input.Text",
@@ -100,17 +118,8 @@ def question_card(payload: dict[str, Any]) -> Card:
                 "maxLength": 2000,
             }
         )
-        actions.append(_execute("Send my answer", ANSWER_TEXT, {"question_id": question_id}))
+        actions.append(_execute("Send my answer", ANSWER_TEXT, {"question_id": card.item_id}))
     return _card(body, actions)
-
-
-def question_outcome(payload: dict[str, Any], at: float, *, expired: bool = False) -> list[Element]:
-    if expired:
-        return [text(f"⌛ Expired at {card_date(at)}: nobody answered in time.")]
-    answer = escape(str(payload.get("answer", "")))[:1000]
-    return [
-        text(f"💬 {user_ref(payload.get('by'))} answered **{answer}** at {card_date(at)}", weight="Bolder")
-    ]
 
 
 def decided(card: Card, outcome: list[Element]) -> Card:
@@ -132,15 +141,15 @@ def text(value: str, *, subtle: bool = False, weight: str | None = None) -> Elem
     return block
 
 
-def _arguments(args: Any, arg_chars: int) -> Element:
-    if not isinstance(args, dict) or not args:
+def _arguments(arguments: tuple[tuple[str, str], ...], arg_chars: int) -> Element:
+    if not arguments:
         return text("_(no arguments)_")
-    facts = [{"title": escape(str(k)), "value": _value(v, arg_chars)} for k, v in args.items()]
+    facts = [{"title": escape(k), "value": _value(v, arg_chars)} for k, v in arguments]
     return {"type": "FactSet", "facts": facts}
 
 
-def _value(value: Any, limit: int) -> str:
-    shown = clip(argument_text(value), limit)
+def _value(value: str, limit: int) -> str:
+    shown = clip(value, limit)
     return escape(shown) if shown else "(empty)"
 
 
