@@ -30,8 +30,8 @@ import discord
 
 from channels.discord.markup import neutralise, to_discord
 from channels.discord.profile import SURFACE, address, thread_key, user_ref
+from channels.story import alerts as story
 from channels.text import clip
-from core.alerts import notices as alert_notices
 from core.alerts.desk import AlertDesk
 from core.errors import InvalidInput
 from core.notices import Notice, NoticeAction
@@ -151,16 +151,16 @@ class DiscordAlerts:
 
     async def act(self, who: Principal, click: AlertClick, interaction: discord.Interaction) -> None:
         """Raises the desk's MisuseError when the clicker may not (the caller tells them why)."""
-        match click.action:
-            case alert_notices.ACK:
-                await self._desk.acknowledge(who, click.alert_id)
-            case alert_notices.SILENCE:
-                await self._desk.silence(who, click.alert_id)
-            case alert_notices.INVESTIGATE:
-                key = card_thread(interaction)
-                await self._desk.investigate(who, click.alert_id, surface=SURFACE, thread_key=key)
-            case _:
-                raise InvalidInput("that button is not one I know")
+        told = await story.act(
+            self._desk,
+            who,
+            click.action,
+            click.alert_id,
+            surface=SURFACE,
+            thread_key=lambda: card_thread(interaction),
+        )
+        if told is None:
+            raise InvalidInput("that button is not one I know")
 
 
 def card_thread(interaction: discord.Interaction) -> str:

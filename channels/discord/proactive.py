@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from channels.discord.cards import DISCORD
 from channels.discord.markup import neutralise
 from channels.discord.profile import SURFACE
 from channels.gone_targets import GoneTargets
+from channels.story.schedules import paused
 from core.schedule_records import Schedule
 from core.store.context import ContextStore
 from core.store.outbox import OutboxItem
@@ -20,9 +22,4 @@ def gone_targets(store: ContextStore) -> GoneTargets:
 
 def _owner_notice(item: OutboxItem, schedule: Schedule, error: str) -> dict[str, Any]:
     where = f"<#{item.target['channel']}>" if item.target.get("channel") else "that direct message"
-    text = (
-        f"⚠️ I paused your schedule **{neutralise(schedule.name)}** (`{schedule.id}`): "
-        f"I can no longer post in {where} ({neutralise(error)}). "
-        "Resume it once I can post there again."
-    )
-    return {"op": "post", "message": {"content": text}}
+    return {"op": "post", "message": {"content": paused(schedule, where, neutralise(error), DISCORD)}}

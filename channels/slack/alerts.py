@@ -28,7 +28,7 @@ from channels.slack.identity import SlackDirectory
 from channels.slack.mrkdwn import escape, to_mrkdwn
 from channels.slack.payload import action_time, ident, obj
 from channels.slack.profile import SURFACE, thread_key, user_ref
-from core.alerts import notices as alert_notices
+from channels.story import alerts as story
 from core.alerts.desk import AlertDesk
 from core.errors import IllegalTransition, MisuseError
 from core.notices import Notice, NoticeAction
@@ -127,25 +127,21 @@ class SlackAlerts:
         )
         who = await self._people.principal(tenant_id, user)
         try:
-            match match.group(1):
-                case alert_notices.ACK:
-                    await self._desk.acknowledge(who, alert_id)
-                case alert_notices.SILENCE:
-                    await self._desk.silence(who, alert_id)
-                case _:
-                    key = thread_key(*_card_thread(body))
-                    await self._desk.investigate(who, alert_id, surface=SURFACE, thread_key=key)
+            await story.act(
+                self._desk,
+                who,
+                match.group(1),
+                alert_id,
+                surface=SURFACE,
+                thread_key=lambda: thread_key(*_card_thread(body)),
+            )
         except MisuseError as exc:
             await self._refuse(tenant_id, body, user, exc)
 
     async def _refuse(self, tenant_id: str, body: dict[str, Any], user: str, exc: MisuseError) -> None:
         channel, root = _card_thread(body)
         action_ts = action_time(body)
-        note = (
-            "This alert has moved on already: someone acted on it, or it is resolved."
-            if isinstance(exc, IllegalTransition)
-            else refusals.explain(exc, escape)
-        )
+        note = story.MOVED_ON if isinstance(exc, IllegalTransition) else refusals.explain(exc, escape)
         log.info("alert click refused: %s", exc.code, extra={"tenant": tenant_id, "surface": SURFACE})
         await self._outbox.put(
             tenant_id=tenant_id,

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from channels.gone_targets import GoneTargets
-from channels.slack.mrkdwn import escape
+from channels.slack.blocks import SLACK
 from channels.slack.profile import SURFACE
+from channels.story.schedules import paused
 from core.schedule_records import Schedule
 from core.store.context import ContextStore
 from core.store.outbox import OutboxItem
@@ -19,8 +20,4 @@ def gone_targets(store: ContextStore) -> GoneTargets:
 
 def _owner_notice(item: OutboxItem, schedule: Schedule, error: str) -> dict[str, Any]:
     where = f"<#{item.target['channel']}>" if item.target.get("channel") else "its target"
-    text = (
-        f":warning: I paused your schedule *{escape(schedule.name)}* (`{schedule.id}`): "
-        f"I can no longer post in {where} ({error}). Resume it once I can post there again."
-    )
-    return {"op": "post", "text": text}
+    return {"op": "post", "text": paused(schedule, where, error, SLACK)}

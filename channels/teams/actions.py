@@ -13,33 +13,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from channels import refusals
 from channels.teams import cards
 from channels.teams.activity import Inbound, card_response
 from channels.teams.alerts import TeamsAlerts
 from channels.teams.identity import TeamsDirectory
 from channels.teams.profile import SURFACE
-from core.errors import Conflict, Forbidden, InvalidInput, MisuseError, NotFound
+from core.errors import InvalidInput, MisuseError
 from core.records import Principal
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-_CONFLICTS = {
-    "already_decided": "Someone already decided this one.",
-    "expired": "This request expired before anyone decided.",
-    "not_waiting": "This conversation is no longer waiting for a decision.",
-}
-
 
 def explain(exc: MisuseError) -> str:
-    """What to tell the person whose click was refused (the core's Forbidden says who may)."""
-    if isinstance(exc, Conflict):
-        return _CONFLICTS.get(exc.code, "This was already settled.")
-    if isinstance(exc, NotFound):
-        return "I cannot find this request any more."
-    if isinstance(exc, Forbidden | InvalidInput):
-        return exc.message
-    return "Sorry, that did not work."
+    """What to tell the person whose click was refused; the invoke's response is plain text, so
+    the core's words go as they are."""
+    return refusals.explain(exc, str)
 
 
 class TeamsActions:

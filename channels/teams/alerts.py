@@ -20,10 +20,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from channels.story import alerts as story
 from channels.teams import cards
 from channels.teams.markdown import escape, to_teams
 from channels.teams.profile import SURFACE, user_ref
-from core.alerts import notices as alert_notices
 from core.alerts.desk import AlertDesk
 from core.errors import InvalidInput
 from core.notices import Notice, NoticeAction
@@ -36,11 +36,6 @@ VERB_PREFIX = "sb_alert_"
 _ESCAPED_REF = re.compile(r"&lt;user:([A-Za-z0-9_\-]+)&gt;")  # core.notices.user_ref, escaped
 _STYLES = {"primary": "positive", "danger": "destructive"}
 _SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
-_TOLD = {
-    alert_notices.ACK: "Acknowledged: the card now says you are on it.",
-    alert_notices.SILENCE: "Silenced for an hour.",
-    alert_notices.INVESTIGATE: "Investigating: the assistant answers in this conversation.",
-}
 
 Json = dict[str, Any]
 
@@ -127,13 +122,9 @@ class TeamsAlerts:
         """What the clicker is told. Raises the desk's MisuseError when they may not."""
         alert_id = str(data.get("value") or "")
         action = action_verb.removeprefix("sb_")
-        match action:
-            case alert_notices.ACK:
-                await self._desk.acknowledge(who, alert_id)
-            case alert_notices.SILENCE:
-                await self._desk.silence(who, alert_id)
-            case alert_notices.INVESTIGATE:
-                await self._desk.investigate(who, alert_id, surface=SURFACE, thread_key=conversation_key)
-            case _:
-                raise InvalidInput("This button does nothing any more.")
-        return _TOLD[action]
+        told = await story.act(
+            self._desk, who, action, alert_id, surface=SURFACE, thread_key=lambda: conversation_key
+        )
+        if told is None:
+            raise InvalidInput("This button does nothing any more.")
+        return told
