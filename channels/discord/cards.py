@@ -17,7 +17,7 @@ from typing import Any
 from channels.discord.markup import neutralise, to_discord
 from channels.discord.profile import user_ref
 from channels.story.cards import ApprovalCard, Choice, Outcome, QuestionCard, Tone
-from channels.story.dialect import Dialect, Icon
+from channels.story.dialect import EMOJI, Dialect, Icon
 from channels.text import clip
 
 APPROVAL_PREFIX = "sb:appr:"
@@ -57,20 +57,7 @@ def timestamp(ts: float) -> str:
 
 
 DISCORD = Dialect(
-    icons={
-        Icon.WORKING: "⏳",
-        Icon.TOOL: "🔎",
-        Icon.TOOL_UNKNOWN: "⚙️",
-        Icon.LOCK: "🔒",
-        Icon.QUESTION: "❓",
-        Icon.CONTINUING: "▶️",
-        Icon.DONE: "✅",
-        Icon.FAILED: "❌",
-        Icon.STOP: "🚫",
-        Icon.WARNING: "⚠️",
-        Icon.EXPIRED: "⌛",
-        Icon.ANSWERED: "💬",
-    },
+    icons=EMOJI | {Icon.TOOL: "🔎", Icon.TOOL_UNKNOWN: "⚙️"},
     escape=neutralise,
     strong="**",
     date=timestamp,

@@ -20,18 +20,12 @@ Payload operations, carried out by `DiscordSink` (every message goes out with no
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from channels.discord import cards
 from channels.discord.markup import split_markdown
-from channels.discord.profile import (
-    DiscordProfile,
-    address,
-    answer_key,
-    card_key,
-    is_proactive,
-    status_key,
-)
+from channels.discord.profile import DiscordProfile, address, answer_key, card_key, is_proactive, status_key
 from channels.story import run as story
 from channels.story.cards import ApprovalCard, Outcome, QuestionCard
 from core.outbound import Outbound
@@ -78,14 +72,10 @@ class DiscordRenderer:
         return self._post(run, f"discord:{run.id}:{note.kind}:{e.seq}", {"content": note.text})
 
     def answer(self, run: Run, answer: str) -> list[Outbound]:
-        chunks = split_markdown(answer, self.profile.message_chars) or [story.NO_ANSWER]
-        out = []
-        for i, chunk in enumerate(chunks):
-            item = self._post(run, answer_key(run.id, i), {"content": chunk})
-            if i:  # the parts of one answer arrive in order
-                item.payload["after"] = answer_key(run.id, i - 1)
-            out.append(item)
-        return out
+        chunks = split_markdown(answer, self.profile.message_chars)
+        return story.answer_parts(
+            chunks, partial(answer_key, run.id), lambda key, text: self._post(run, key, {"content": text})
+        )
 
     def _where(self, run: Run) -> dict[str, Any]:
         return address(run.thread_key, self.profile.thread_name)

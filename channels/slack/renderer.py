@@ -15,19 +15,13 @@ Payload operations, carried out by `SlackSink`:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from channels.slack import blocks
 from channels.slack.assistant import assistant_status
 from channels.slack.mrkdwn import escape, split_markdown
-from channels.slack.profile import (
-    SlackProfile,
-    address,
-    answer_key,
-    card_key,
-    is_proactive,
-    status_key,
-)
+from channels.slack.profile import SlackProfile, address, answer_key, card_key, is_proactive, status_key
 from channels.story import run as story
 from channels.story.cards import A_QUESTION, ApprovalCard, Outcome, QuestionCard
 from channels.text import clip
@@ -90,14 +84,10 @@ class SlackRenderer:
         return self._post(run, f"slack:{run.id}:{note.kind}:{e.seq}", note.text)
 
     def answer(self, run: Run, answer: str) -> list[Outbound]:
-        chunks = split_markdown(answer, self.profile.message_chars) or [story.NO_ANSWER]
-        out = []
-        for i, chunk in enumerate(chunks):
-            item = self._post(run, answer_key(run.id, i), chunk)
-            if i:  # the parts of one answer arrive in order
-                item.payload["after"] = answer_key(run.id, i - 1)
-            out.append(item)
-        return out
+        chunks = split_markdown(answer, self.profile.message_chars)
+        return story.answer_parts(
+            chunks, partial(answer_key, run.id), lambda key, text: self._post(run, key, text)
+        )
 
     def typing(self, run: Run, e: RunEvent) -> list[Outbound]:
         return []

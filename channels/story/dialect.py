@@ -23,6 +23,22 @@ class Icon(StrEnum):
     ANSWERED = "answered"
 
 
+EMOJI = {  # what Discord and Teams show; Slack writes its own :shortcodes:
+    Icon.WORKING: "⏳",
+    Icon.TOOL: "🔍",
+    Icon.TOOL_UNKNOWN: "🔍",
+    Icon.LOCK: "🔒",
+    Icon.QUESTION: "❓",
+    Icon.CONTINUING: "▶️",
+    Icon.DONE: "✅",
+    Icon.FAILED: "❌",
+    Icon.STOP: "🚫",
+    Icon.WARNING: "⚠️",
+    Icon.EXPIRED: "⌛",
+    Icon.ANSWERED: "💬",
+}
+
+
 @dataclass(frozen=True)
 class Dialect:
     icons: Mapping[Icon, str]

@@ -10,7 +10,7 @@ sends them in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -154,4 +154,17 @@ def _told(voice: Voice, run: Run, e: RunEvent, t: Telling) -> list[Outbound]:
         out.append(voice.note(run, e, t.note))
     if not voice.typing_first:
         out.extend(typing)
+    return out
+
+
+def answer_parts(
+    chunks: list[str], key: Callable[[int], str], post: Callable[[str, str], Outbound]
+) -> list[Outbound]:
+    """An answer cut to fit, posted under `key(i)`, each part after the one before."""
+    out = []
+    for i, chunk in enumerate(chunks or [NO_ANSWER]):
+        item = post(key(i), chunk)
+        if i:  # the parts of one answer arrive in order
+            item.payload["after"] = key(i - 1)
+        out.append(item)
     return out

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from channels.story.cards import ApprovalCard, Choice, Outcome, QuestionCard, Tone
-from channels.story.dialect import Dialect, Icon
+from channels.story.dialect import EMOJI, Dialect
 from channels.teams.markdown import escape, to_pieces
 from channels.teams.profile import user_ref
 from channels.text import clip, fence
@@ -41,20 +41,7 @@ def card_date(ts: float) -> str:
 
 
 TEAMS = Dialect(
-    icons={
-        Icon.WORKING: "⏳",
-        Icon.TOOL: "🔍",
-        Icon.TOOL_UNKNOWN: "🔍",
-        Icon.LOCK: "🔒",
-        Icon.QUESTION: "❓",
-        Icon.CONTINUING: "▶️",
-        Icon.DONE: "✅",
-        Icon.FAILED: "❌",
-        Icon.STOP: "🚫",
-        Icon.WARNING: "⚠️",
-        Icon.EXPIRED: "⌛",
-        Icon.ANSWERED: "💬",
-    },
+    icons=EMOJI,
     escape=escape,
     strong="**",
     date=card_date,

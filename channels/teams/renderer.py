@@ -19,6 +19,7 @@ A target with `top_level` (a scheduled run's) starts a new post in a channel con
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from channels.story import run as story
@@ -77,14 +78,10 @@ class TeamsRenderer:
         return self._post(run, f"teams:{run.id}:{note.kind}:{e.seq}", note.text)
 
     def answer(self, run: Run, answer: str) -> list[Outbound]:
-        chunks = split_markdown(answer, self.profile.message_chars) or [story.NO_ANSWER]
-        out = []
-        for i, chunk in enumerate(chunks):
-            item = self._post(run, answer_key(run.id, i), chunk)
-            if i:  # the parts of one answer arrive in order
-                item.payload["after"] = answer_key(run.id, i - 1)
-            out.append(item)
-        return out
+        chunks = split_markdown(answer, self.profile.message_chars)
+        return story.answer_parts(
+            chunks, partial(answer_key, run.id), lambda key, text: self._post(run, key, text)
+        )
 
     @staticmethod
     def _target(run: Run) -> dict[str, Any]:
