@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.outbound import OutboxItem
 from core.outbox_dispatcher import DeliveryRetry
-from core.store.outbox import OutboxItem, OutboxStore
+from core.ports import Outbox
 
 # The renderer cannot look people up, so it writes this placeholder; the sink names the person.
 _USER_REF = re.compile(r"<sb-user:([A-Za-z0-9_\-]+)>")
@@ -37,7 +38,7 @@ class Pacing:
 
     def __init__(
         self,
-        outbox: OutboxStore,
+        outbox: Outbox,
         options: SinkOptions | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -12,10 +12,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from core.outbound import OutboxItem
+from core.ports import SurfacePorts
 from core.schedule_records import Schedule
-from core.schedules import disable_for_run
-from core.store.context import ContextStore
-from core.store.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +23,16 @@ OwnerNotice = Callable[[OutboxItem, Schedule, str], dict[str, Any]]
 
 
 class GoneTargets:
-    def __init__(self, store: ContextStore, surface: str, notice: OwnerNotice | None = None) -> None:
-        self._store = store
+    def __init__(self, ports: SurfacePorts, surface: str, notice: OwnerNotice | None = None) -> None:
+        self._ports = ports
         self._surface = surface
         self._notice = notice  # None: the surface cannot reach the owner, the audit entry is all
 
     async def __call__(self, item: OutboxItem, error: str) -> None:
         if item.run_id is None:
             return
-        schedule = await disable_for_run(
-            self._store, item.tenant_id, item.run_id, f"{self._surface} target gone: {error}"
+        schedule = await self._ports.disable_schedule(
+            item.tenant_id, item.run_id, f"{self._surface} target gone: {error}"
         )
         if schedule is None:  # not a scheduled run, or its schedule was off already
             return
@@ -43,10 +42,10 @@ class GoneTargets:
         )
         if self._notice is None:
             return
-        owner = await self._store.directory.external_id(item.tenant_id, self._surface, schedule.owner_id)
+        owner = await self._ports.identities.external_id(item.tenant_id, self._surface, schedule.owner_id)
         if owner is None:  # the owner is not on this surface: the audit entry is all there is
             return
-        await self._store.outbox.put(
+        await self._ports.outbox.put(
             tenant_id=item.tenant_id,
             surface=self._surface,
             dedupe_key=f"{self._surface}:schedule:{schedule.id}:gone:{item.id}",

@@ -22,6 +22,19 @@ class Outbound:
     payload: dict[str, Any] = field(default_factory=dict)  # what to do there: post, update, …
 
 
+@dataclass(frozen=True)
+class OutboxItem:
+    """A recorded outbound message, as a surface's dispatcher claims it for delivery."""
+
+    id: str
+    tenant_id: str
+    surface: str
+    run_id: str | None
+    target: dict[str, Any]
+    payload: dict[str, Any]
+    attempts: int
+
+
 class OutboundRenderer(Protocol):
     def render(self, run: Run, events: Sequence[RunEvent]) -> list[Outbound]:
         """Outbox items for these newly appended events of `run` (which is already updated)."""

@@ -26,7 +26,8 @@ from typing import Any, Protocol
 
 from core.errors import SwitchboardError
 from core.metrics import LOOP_ITEM_FAILURES
-from core.store.outbox import OutboxItem, OutboxStore
+from core.outbound import OutboxItem
+from core.ports import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,7 @@ class DispatchOptions:
 
 
 class OutboxDispatcher:
-    def __init__(
-        self, outbox: OutboxStore, sink: ChannelSink, options: DispatchOptions | None = None
-    ) -> None:
+    def __init__(self, outbox: Outbox, sink: ChannelSink, options: DispatchOptions | None = None) -> None:
         self._outbox = outbox
         self._sink = sink
         self._options = options or DispatchOptions()

@@ -9,6 +9,7 @@ import json
 import time
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Literal
 
 from core.admission import Admission
 from core.bots import BotRegistry
@@ -19,7 +20,17 @@ from core.governance.desk import DecisionDesk
 from core.ids import new_id
 from core.lifecycle import ACTIVE, PARKED, RunStatus
 from core.queue.port import TaskQueue
-from core.records import Approval, NewEvent, Principal, Question, Run, RunEvent
+from core.records import (
+    Approval,
+    ApprovalStatus,
+    ChatMessage,
+    NewEvent,
+    Principal,
+    Question,
+    QuestionStatus,
+    Run,
+    RunEvent,
+)
 from core.store.audit import AuditEntry, AuditQuery
 from core.store.context import ContextStore
 from core.store.runs import NewRun, Submitted
@@ -36,6 +47,14 @@ class Submission:
     event_id: str | None = None  # the surface's delivery id, to drop retried webhooks
 
 
+@dataclass(frozen=True)
+class Pending:
+    """What a parked run waits for: an approval or a question, by id."""
+
+    kind: Literal["approval", "question"]
+    id: str
+
+
 class Runtime:
     def __init__(
         self,
@@ -47,7 +66,7 @@ class Runtime:
         max_message_chars: int = 16_000,
         admission: Admission | None = None,
     ) -> None:
-        self.store = store
+        self._store = store
         self.admission = admission
         self.bots = bots
         self.queue = queue
@@ -65,7 +84,7 @@ class Runtime:
         if len(text) > self._max_chars:
             raise InvalidInput(f"the message has {len(text)} characters; the limit is {self._max_chars}")
         thread_key = sub.thread_key or new_id("thr")
-        submitted = await self.store.runs.submit(
+        submitted = await self._store.runs.submit(
             NewRun(
                 tenant_id=who.tenant_id,
                 user_id=who.user_id,
@@ -84,8 +103,23 @@ class Runtime:
             await self.queue.enqueue(submitted.run.id)
         return submitted
 
+    async def authenticate(self, api_key: str) -> Principal:
+        """Who an API key belongs to; raises Unauthorized for an unknown or revoked key."""
+        return await self._store.directory.authenticate(api_key)
+
+    def now(self) -> float:
+        return self._store.clock.now()
+
+    async def ping(self, timeout_s: float) -> None:
+        """Raises StoreUnavailable when the system of record does not answer in time."""
+        await self._store.db.ping(timeout_s)
+
+    async def has_conversation(self, tenant_id: str, surface: str, thread_key: str) -> bool:
+        """Whether a surface's thread is a conversation with a bot (a reply there is for it)."""
+        return await self._store.runs.has_session(tenant_id, surface, thread_key)
+
     async def run(self, who: Principal, run_id: str) -> Run:
-        run = await self.store.runs.get(who.tenant_id, run_id)
+        run = await self._store.runs.get(who.tenant_id, run_id)
         if not who.is_admin and run.user_id != who.user_id:
             raise NotFound(f"no run {run_id}")
         return run
@@ -94,24 +128,46 @@ class Runtime:
         self, who: Principal, *, status: RunStatus | None = None, bot: str | None = None, limit: int = 50
     ) -> list[Run]:
         user = None if who.is_admin else who.user_id
-        return await self.store.runs.find(who.tenant_id, status=status, bot=bot, user_id=user, limit=limit)
+        return await self._store.runs.find(who.tenant_id, status=status, bot=bot, user_id=user, limit=limit)
+
+    async def message(self, who: Principal, run_id: str) -> ChatMessage:
+        """The message that started the run."""
+        run = await self.run(who, run_id)
+        return await self._store.runs.message(run.tenant_id, run.message_id)
+
+    async def pending(self, run: Run) -> Pending | None:
+        """What a run the caller may see waits for: one small query, only for a parked run."""
+        decisions = self._store.decisions
+        if run.status is RunStatus.WAITING_APPROVAL:
+            found = await decisions.approvals(
+                run.tenant_id, status=ApprovalStatus.PENDING, run_id=run.id, limit=1
+            )
+            return Pending("approval", found[0].id) if found else None
+        if run.status is RunStatus.WAITING_INPUT:
+            asked = [
+                q
+                for q in await decisions.questions(run.tenant_id, run_id=run.id)
+                if q.status == QuestionStatus.PENDING
+            ]
+            return Pending("question", asked[-1].id) if asked else None
+        return None
 
     async def events(self, who: Principal, run_id: str, after_seq: int = 0) -> list[RunEvent]:
         await self.run(who, run_id)
-        return await self.store.runs.events(who.tenant_id, run_id, after_seq=after_seq)
+        return await self._store.runs.events(who.tenant_id, run_id, after_seq=after_seq)
 
     async def cancel(self, who: Principal, run_id: str) -> Run:
         run = await self.run(who, run_id)
         if run.status in (RunStatus.COMPLETED, RunStatus.CANCELLED):
             raise Conflict(f"run {run_id} is already {run.status}", code="illegal_transition")
-        cancelled, nxt = await self.store.runs.transition(
+        cancelled, nxt = await self._store.runs.transition(
             who.tenant_id,
             run_id,
             RunStatus.CANCELLED,
             [NewEvent(EventType.RUN_CANCELLED, {"by": who.user_id})],
         )
-        await self.store.decisions.cancel_for_run(who.tenant_id, run_id)
-        await self.store.audit.record(
+        await self._store.decisions.cancel_for_run(who.tenant_id, run_id)
+        await self._store.audit.record(
             who.tenant_id, "run.cancelled", run_id=run_id, actor_user_id=who.user_id
         )
         self.notifier.notify(run_id)
@@ -132,14 +188,14 @@ class Runtime:
             )
         if run.status is not RunStatus.FAILED:
             raise Conflict(f"run {run_id} is {run.status} and cannot be resumed", code="illegal_transition")
-        resumed, _ = await self.store.runs.transition(
+        resumed, _ = await self._store.runs.transition(
             who.tenant_id,
             run_id,
             RunStatus.QUEUED,
             [NewEvent(EventType.RUN_RESUMED, {"by": who.user_id, "after": run.error_code})],
             extra={"error_code": None, "error_message": None, "attempts": 0},
         )
-        await self.store.audit.record(who.tenant_id, "run.resumed", run_id=run_id, actor_user_id=who.user_id)
+        await self._store.audit.record(who.tenant_id, "run.resumed", run_id=run_id, actor_user_id=who.user_id)
         await self.queue.enqueue(run_id)
         self.notifier.notify(run_id)
         return resumed
@@ -152,6 +208,14 @@ class Runtime:
     async def answer(self, who: Principal, question_id: str, answer: str) -> Question:
         return await self.desk.answer(who, question_id, answer)
 
+    async def answer_option(self, who: Principal, question_id: str, index: int) -> Question:
+        """Answer with the option at `index` (0-based) of those the question offers, as a card's
+        button does; the desk decides whether `who` may answer."""
+        question = await self._store.decisions.question(who.tenant_id, question_id)
+        if not 0 <= index < len(question.options):
+            raise InvalidInput("that option is not on offer any more")
+        return await self.desk.answer(who, question_id, question.options[index])
+
     async def reconcile(self, who: Principal, run_id: str, choice: str, note: str | None = None) -> Run:
         return await self.desk.reconcile(who, run_id, choice, note)
 
@@ -159,18 +223,18 @@ class Runtime:
         self, who: Principal, *, status: str | None = "pending", limit: int = 100
     ) -> list[Approval]:
         """Admins see the tenant's approvals; members see the ones they asked for."""
-        found = await self.store.decisions.approvals(who.tenant_id, status=status, limit=limit)
+        found = await self._store.decisions.approvals(who.tenant_id, status=status, limit=limit)
         return found if who.is_admin else [a for a in found if a.requester_id == who.user_id]
 
     async def approval(self, who: Principal, approval_id: str) -> Approval:
-        approval = await self.store.decisions.approval(who.tenant_id, approval_id)
+        approval = await self._store.decisions.approval(who.tenant_id, approval_id)
         if not who.is_admin and approval.requester_id != who.user_id:
             raise NotFound(f"no approval {approval_id}")
         return approval
 
     async def question(self, who: Principal, question_id: str) -> Question:
         """Admins see the tenant's questions; members only the ones asked of them."""
-        question = await self.store.decisions.question(who.tenant_id, question_id)
+        question = await self._store.decisions.question(who.tenant_id, question_id)
         if not who.is_admin and question.asked_of != who.user_id:
             raise NotFound(f"no question {question_id}")
         return question
@@ -178,7 +242,7 @@ class Runtime:
     async def audit(self, who: Principal, query: AuditQuery | None = None) -> list[AuditEntry]:
         if not who.is_admin:
             raise Forbidden("the audit log is for admins")
-        return await self.store.audit.query(who.tenant_id, query or AuditQuery())
+        return await self._store.audit.query(who.tenant_id, query or AuditQuery())
 
     async def wait(
         self,

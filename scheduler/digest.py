@@ -22,6 +22,7 @@ from core.errors import Busy, Conflict, InvalidInput
 from core.records import Principal
 from core.runtime import Runtime, Submission
 from core.schedule_records import Schedule
+from core.store.context import ContextStore
 from scheduler.ports import DigestSource, FireDeferred
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,13 @@ class DigestHandler:
     def __init__(
         self,
         runtime: Runtime,
+        store: ContextStore,
         thread_keys: ThreadKeys,
         sources: Mapping[str, DigestSource],
         options: DigestOptions | None = None,
     ) -> None:
         self._runtime = runtime
+        self._store = store  # the owner's role, and the fire's run recorded
         self._thread_keys = thread_keys
         self._sources = sources
         self._options = options or DigestOptions()
@@ -54,8 +57,7 @@ class DigestHandler:
         if keys is None:
             raise InvalidInput(f"the scheduler cannot address {surface!r} targets")
         at = fire_at.timestamp()
-        store = self._runtime.store
-        owner = await store.directory.get_user(schedule.tenant_id, schedule.owner_id)
+        owner = await self._store.directory.get_user(schedule.tenant_id, schedule.owner_id)
         who = Principal(schedule.tenant_id, owner.id, owner.role)
         submission = Submission(
             bot=schedule.bot,
@@ -76,7 +78,7 @@ class DigestHandler:
             log.info("schedule fire already submitted", extra={"schedule_id": schedule.id})
             return
         if submitted.run is not None:
-            await store.schedules.attach_run(schedule, at, submitted.run.id)
+            await self._store.schedules.attach_run(schedule, at, submitted.run.id)
 
     async def prompt(self, schedule: Schedule, at: float) -> str:
         """The schedule's prompt, then a section per context source its bot declares."""

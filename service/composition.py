@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from channels.discord import DiscordChannel, discord_renderer
 from channels.discord.alerts import DiscordNoticeRenderer
@@ -11,6 +12,7 @@ from channels.slack import SlackChannel, slack_renderer
 from channels.slack.alerts import SlackNoticeRenderer
 from channels.teams import TeamsChannel, teams_renderer
 from channels.teams.alerts import TeamsNoticeRenderer
+from core.alerts.desk import AlertDesk
 from core.bots import DEMO_MODEL, BotRegistry
 from core.engine.failpoints import Failpoints
 from core.engine.gate import GateOptions
@@ -19,9 +21,11 @@ from core.engine.worker import StepWorker, WorkerOptions
 from core.model.gateway import OpenAIGateway
 from core.notices import NoticeRenderer
 from core.outbound import OutboundRenderer
+from core.ports import SurfacePorts
 from core.queue.port import StepHandler, TaskQueue
 from core.queue.sweeper import Sweeper
 from core.runtime import Runtime
+from core.schedules import disable_for_run
 from core.scripted_model import Script, ScriptedModelServer
 from core.settings import Settings
 from core.store.alerts import AlertStore
@@ -54,6 +58,12 @@ class Service:
     scheduler: Scheduler | None = None  # fires schedules when started with schedule=True
     discord: DiscordChannel | None = None  # set when a Discord bot token is configured
     alerts: AlertStore | None = None  # alerts, with the surfaces' notice renderers (the API acts on them)
+
+    def alert_desk(self) -> AlertDesk:
+        """People's verbs on alerts for the API and the CLI, over the service's alert store (with
+        every enabled surface's notice renderers); without one, cards cannot be changed."""
+        alerts = self.alerts or AlertStore(self.store.db, self.store.clock, {})
+        return AlertDesk(self.runtime, alerts, self.store.audit)
 
     @property
     def offline(self) -> bool:
@@ -89,6 +99,34 @@ class Service:
         await self.store.close()
         if self.demo_model is not None:
             self.demo_model.stop()
+
+
+def surface_ports(store: ContextStore) -> SurfacePorts:
+    """What a chat surface may touch of the store besides the Runtime's verbs."""
+    return SurfacePorts(store.directory, store.outbox, partial(disable_for_run, store))
+
+
+def alert_desk(runtime: Runtime, store: ContextStore, surface: str, cards: NoticeRenderer) -> AlertDesk:
+    """A surface's alert buttons: the desk over the alerts, redrawing their cards in its dialect."""
+    return AlertDesk(runtime, AlertStore(store.db, store.clock, {surface: cards}), store.audit)
+
+
+def chat_surfaces(
+    settings: Settings, runtime: Runtime, store: ContextStore
+) -> tuple[SlackChannel | None, TeamsChannel | None, DiscordChannel | None]:
+    """The chat surfaces that are configured, each given its ports and its alert desk."""
+    ports = surface_ports(store)
+    slack = teams = discord = None
+    if settings.slack.enabled:
+        slack_alerts = alert_desk(runtime, store, "slack", SlackNoticeRenderer())
+        slack = SlackChannel(settings.slack, runtime, ports, slack_alerts)
+    if settings.teams.enabled:
+        teams_alerts = alert_desk(runtime, store, "teams", TeamsNoticeRenderer())
+        teams = TeamsChannel(settings.teams, runtime, ports, teams_alerts, store.conversations)
+    if settings.discord.enabled:
+        discord_alerts = alert_desk(runtime, store, "discord", DiscordNoticeRenderer())
+        discord = DiscordChannel(settings.discord, runtime, ports, discord_alerts)
+    return slack, teams, discord
 
 
 def demo_script(bots: BotRegistry) -> Script:
@@ -153,9 +191,7 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
     runtime = Runtime(
         store, bots, queue, notifier, max_message_chars=engine.max_message_chars, admission=admission
     )
-    slack = SlackChannel(settings.slack, runtime) if settings.slack.enabled else None
-    teams = TeamsChannel(settings.teams, runtime) if settings.teams.enabled else None
-    discord = DiscordChannel(settings.discord, runtime) if settings.discord.enabled else None
+    slack, teams, discord = chat_surfaces(settings, runtime, store)
     # How alerts look on each surface that is enabled.
     notices: dict[str, NoticeRenderer] = {"slack": SlackNoticeRenderer()} if settings.slack.enabled else {}
     if settings.teams.enabled:
@@ -182,6 +218,7 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
         scheduler=build_scheduler(
             settings.scheduler,
             runtime,
+            store,
             handlers={ANOMALY: anomaly},
             sources={"alerts": AlertDigest(anomaly.alerts)},
         ),

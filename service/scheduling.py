@@ -12,6 +12,7 @@ from channels.slack import profile as slack
 from channels.teams import profile as teams
 from channels.teams.conversations import ConversationStore
 from channels.teams.proactive import check_target as check_teams_target
+from core.bots import BotRegistry
 from core.engine.worker import worker_name
 from core.errors import InvalidInput
 from core.runtime import Runtime
@@ -61,14 +62,14 @@ def kind_rules() -> KindRules:
     return {ANOMALY: CheckSpec.parse}
 
 
-def schedule_book(runtime: Runtime) -> ScheduleBook:
+def schedule_book(store: ContextStore, bots: BotRegistry) -> ScheduleBook:
     """Schedule management for the API and the CLI: the exact cron grammar, the known bots, the
     surfaces' target rules and the kinds' params rules."""
     return ScheduleBook(
-        runtime.store,
+        store,
         ApsTiming(),
-        bots=frozenset(b.name for b in runtime.bots),
-        targets=SurfaceTargets(runtime.store),
+        bots=frozenset(b.name for b in bots),
+        targets=SurfaceTargets(store),
         kinds=kind_rules(),
     )
 
@@ -76,13 +77,16 @@ def schedule_book(runtime: Runtime) -> ScheduleBook:
 def build_scheduler(
     section: SchedulerSettings,
     runtime: Runtime,
+    store: ContextStore,
     *,
     handlers: Mapping[str, FireHandler] | None = None,
     sources: Mapping[str, DigestSource] | None = None,
     name: str | None = None,
 ) -> Scheduler:
-    digest_sources = {"activity": ActivitySource(runtime.store), **(sources or {})}
-    digest = DigestHandler(runtime, THREAD_KEYS, digest_sources, DigestOptions(section.digest_window_s))
+    digest_sources = {"activity": ActivitySource(store), **(sources or {})}
+    digest = DigestHandler(
+        runtime, store, THREAD_KEYS, digest_sources, DigestOptions(section.digest_window_s)
+    )
     options = SchedulerOptions(
         tick_s=section.tick_s,
         lease_s=section.lease_s,
@@ -91,4 +95,4 @@ def build_scheduler(
         on_time_s=section.on_time_s,
     )
     kinds = {"digest": digest, **(handlers or {})}
-    return Scheduler(runtime.store, kinds, options, name=name or f"sched:{worker_name()}")
+    return Scheduler(store, kinds, options, name=name or f"sched:{worker_name()}")

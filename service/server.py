@@ -36,8 +36,8 @@ def create_app(settings: Settings) -> Starlette:
         api = build_api(
             svc.runtime,
             max_body_bytes=settings.api.max_body_bytes,
-            alerts=svc.alerts,
-            schedules=scheduling.schedule_book(svc.runtime),
+            alerts=svc.alert_desk(),
+            schedules=scheduling.schedule_book(svc.store, svc.runtime.bots),
         )
         # A Mount built around the API app, so `url_for` finds its routes (run links use it).
         teams = svc.teams.routes() if svc.teams is not None else []  # POST /api/messages

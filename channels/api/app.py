@@ -22,27 +22,25 @@ from channels.api.routes_messages import MessageEndpoints
 from channels.api.routes_runs import RunEndpoints
 from channels.api.routes_schedules import ScheduleEndpoints
 from channels.api.sse import StreamOptions
+from core.alerts.desk import AlertDesk
 from core.runtime import Runtime
 from core.schedules import ScheduleBook
-from core.store.alerts import AlertStore
 
 
 def build_api(
     runtime: Runtime,
     *,
+    alerts: AlertDesk,
+    schedules: ScheduleBook,
     max_body_bytes: int = 65536,
     stream: StreamOptions | None = None,
-    alerts: AlertStore | None = None,
-    schedules: ScheduleBook | None = None,
 ) -> Starlette:
-    """`alerts`: the service's alert store, whose notice renderers edit an alert's card when it is
-    acted on here; without one, alerts of surfaces that show cards cannot be changed. `schedules`:
-    the composition root's schedule book (with the surfaces' target rules); without one, a bare
-    book."""
+    """`alerts`: the composition root's alert desk, over the service's alert store whose notice
+    renderers edit an alert's card when it is acted on here. `schedules`: the root's schedule book
+    (with the surfaces' target rules)."""
     runs = RunEndpoints(runtime, max_body_bytes=max_body_bytes, stream=stream or StreamOptions())
     decisions = DecisionEndpoints(runtime, max_body_bytes=max_body_bytes)
-    health = HealthEndpoint(runtime.store.db)
-    alerts = alerts or AlertStore(runtime.store.db, runtime.store.clock, {})
+    health = HealthEndpoint(runtime.ping)
     bots = [b.name for b in runtime.bots]
     document = json.dumps(openapi_document(bots=bots), separators=(",", ":")).encode()
 
@@ -54,9 +52,7 @@ def build_api(
         *decisions.routes(),
         *BotEndpoints(runtime).routes(),
         *MessageEndpoints(runtime).routes(),
-        *ScheduleEndpoints(
-            runtime, schedules or ScheduleBook(runtime.store), max_body_bytes=max_body_bytes
-        ).routes(),
+        *ScheduleEndpoints(runtime, schedules, max_body_bytes=max_body_bytes).routes(),
         *AlertEndpoints(runtime, alerts, max_body_bytes=max_body_bytes).routes(),
         Route("/healthz", health.check, methods=["GET"], name="healthz"),
         Route("/openapi.json", openapi, methods=["GET"], name="openapi"),

@@ -6,7 +6,7 @@ from starlette.requests import Request
 
 from core.errors import Unauthorized
 from core.records import Principal
-from core.store.directory import Directory
+from core.runtime import Runtime
 
 
 def bearer_key(request: Request) -> str:
@@ -17,5 +17,5 @@ def bearer_key(request: Request) -> str:
     return key
 
 
-async def authenticate(request: Request, directory: Directory) -> Principal:
-    return await directory.authenticate(bearer_key(request))
+async def authenticate(request: Request, runtime: Runtime) -> Principal:
+    return await runtime.authenticate(bearer_key(request))

@@ -15,28 +15,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
+from channels.http import read_body
 from core.errors import InvalidInput, MisuseError
 from core.text import check_identifier, check_text
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def too_large(limit: int) -> MisuseError:
-    return MisuseError(f"the request body is larger than {limit} bytes", code="payload_too_large")
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused as soon as it is known to exceed `limit`: by its declared
-    Content-Length, or by the bytes actually received (a chunked body declares none)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise too_large(limit)
-    received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > limit:
-            raise too_large(limit)
-    return bytes(received)
 
 
 async def read_json(request: Request, model: type[M], limit: int) -> M:

@@ -4,6 +4,7 @@ beyond yes or no (the reason goes to the log)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
@@ -12,17 +13,18 @@ from starlette.responses import Response
 from channels.api.errors import RETRY_AFTER_S, json_response
 from channels.api.schemas import ErrorDetail, Health
 from core.errors import SwitchboardError
-from core.store.database import Database
 
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 3.0
 
+Ping = Callable[[float], Awaitable[None]]  # asks the store a trivial query within a timeout (s)
 
-async def probe(db: Database, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
+
+async def probe(ping: Ping, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
     """None when the store answers; otherwise why not."""
     try:
-        await db.ping(timeout_s)
+        await ping(timeout_s)
     except TimeoutError:
         return f"no answer within {timeout_s} s"
     except (SwitchboardError, SQLAlchemyError, OSError) as exc:
@@ -31,11 +33,11 @@ async def probe(db: Database, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
 
 
 class HealthEndpoint:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, ping: Ping) -> None:
+        self._ping = ping
 
     async def check(self, request: Request) -> Response:
-        problem = await probe(self._db)
+        problem = await probe(self._ping)
         if problem is None:
             return json_response(Health(status="ok"), exclude_none=True)
         log.warning("health check failed: %s", problem, extra={"surface": "api"})

@@ -29,7 +29,6 @@ from core.alerts.notices import MAX_SILENCE_S, SILENCE_S
 from core.errors import SwitchboardError
 from core.records import Principal
 from core.runtime import Runtime
-from core.store.alerts import AlertStore
 
 
 class AlertsQuery(BaseModel):
@@ -60,7 +59,9 @@ class AlertView(BaseModel):
     narration: str
     status: AlertStatus
     target: dict[str, Any] = Field(description="Where its card is posted (surface, channel, thread).")
-    notified: bool = Field(description="Whether its card was queued to the target (false: that surface is not set up).")
+    notified: bool = Field(
+        description="Whether its card was queued to the target (false: that surface is not set up)."
+    )
     bot: str = Field(description="The bot that investigates it.")
     owner_id: str = Field(description="The check's owner: may silence it, as an admin may.")
     acked_by: str | None
@@ -112,20 +113,19 @@ def investigation_session(alert_id: str) -> str:
     return f"alert-{alert_id}"
 
 
-async def find_alerts(alerts: AlertStore, who: Principal, query: AlertsQuery) -> list[Alert]:
+async def find_alerts(desk: AlertDesk, who: Principal, query: AlertsQuery) -> list[Alert]:
     """The tenant's alerts in the query's status, newest first (ids are time-sortable)."""
     status = query.status if isinstance(query.status, AlertStatus) else None
-    found = await alerts.find(who.tenant_id, status=status)
+    found = await desk.alerts(who, status)
     if query.status == "live":
         found = [a for a in found if a.status in LIVE]
     return found[::-1][: query.limit]
 
 
 class AlertEndpoints:
-    def __init__(self, runtime: Runtime, alerts: AlertStore, *, max_body_bytes: int) -> None:
+    def __init__(self, runtime: Runtime, desk: AlertDesk, *, max_body_bytes: int) -> None:
         self._runtime = runtime
-        self._alerts = alerts
-        self._desk = AlertDesk(runtime, alerts)
+        self._desk = desk
         self._max_body_bytes = max_body_bytes
 
     def routes(self) -> list[Route]:
@@ -150,14 +150,12 @@ class AlertEndpoints:
     async def list_alerts(self, request: Request) -> Response:
         who = await self._who(request)
         query = validate_query(AlertsQuery, request.query_params)
-        found = await find_alerts(self._alerts, who, query)
+        found = await find_alerts(self._desk, who, query)
         return json_response(AlertList(alerts=[alert_view(a) for a in found]))
 
     async def get_alert(self, request: Request) -> Response:
         who = await self._who(request)
-        return json_response(
-            alert_view(await self._alerts.get(who.tenant_id, request.path_params["alert_id"]))
-        )
+        return json_response(alert_view(await self._desk.alert(who, request.path_params["alert_id"])))
 
     async def acknowledge(self, request: Request) -> Response:
         who = await self._who(request)
@@ -187,4 +185,4 @@ class AlertEndpoints:
         return json_response(view, 202, {"Location": view.run.links.self_})
 
     async def _who(self, request: Request) -> Principal:
-        return await authenticate(request, self._runtime.store.directory)
+        return await authenticate(request, self._runtime)

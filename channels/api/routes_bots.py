@@ -36,6 +36,6 @@ class BotEndpoints:
 
     async def list_bots(self, request: Request) -> Response:
         # Every tenant talks to the same registry today; the key still has to be a real one.
-        await authenticate(request, self._runtime.store.directory)
+        await authenticate(request, self._runtime)
         # In the order settings name them: the first is the default choice.
         return json_response(BotList(bots=[bot_view(b) for b in self._runtime.bots]))

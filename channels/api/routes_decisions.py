@@ -103,10 +103,9 @@ class DecisionEndpoints:
         return json_response(AuditList(entries=[audit_entry_view(e) for e in entries]))
 
     async def _who(self, request: Request) -> Principal:
-        return await authenticate(request, self._runtime.store.directory)
+        return await authenticate(request, self._runtime)
 
     def _approval(self, who: Principal, approval: Approval) -> ApprovalView:
         """`may_decide`: whether the caller may approve it now (deciding it later may still fail)."""
-        open_ = approval.status == "pending" and approval.expires_at > self._runtime.store.clock.now()
+        open_ = approval.status == "pending" and approval.expires_at > self._runtime.now()
         return approval_view(approval, may_decide=open_ and refusal(who, approval, approve=True) is None)
-

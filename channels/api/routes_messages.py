@@ -33,13 +33,13 @@ class MessageEndpoints:
         return [Route("/v1/runs/{run_id}/message", self.run_message, methods=["GET"], name="run_message")]
 
     async def run_message(self, request: Request) -> Response:
-        who = await authenticate(request, self._runtime.store.directory)
-        run = await self._runtime.run(who, request.path_params["run_id"])  # enforces who may see it
-        message = await self._runtime.store.runs.message(run.tenant_id, run.message_id)
+        who = await authenticate(request, self._runtime)
+        run_id = request.path_params["run_id"]
+        message = await self._runtime.message(who, run_id)  # enforces who may see the run
         return json_response(
             MessageView(
                 id=message.id,
-                run_id=run.id,
+                run_id=run_id,
                 role=message.role,
                 content=message.content,
                 user_id=message.user_id,

@@ -29,10 +29,8 @@ from channels.api.schemas import (
 )
 from channels.api.sse import StreamOptions, event_stream
 from core.errors import InvalidInput, SwitchboardError
-from core.lifecycle import RunStatus
 from core.records import Principal, Run, RunEvent
 from core.runtime import Runtime, Submission
-from core.store.decisions import DecisionStore
 
 SURFACE = "api"
 _SEQ = re.compile(r"[0-9]{1,10}")
@@ -73,7 +71,7 @@ class RunEndpoints:
         if submitted.run is None:  # only a surface event id can be a duplicate delivery; we send none
             raise SwitchboardError("the runtime recorded no run for this request")
         run = submitted.run
-        pending = await pending_of(self._runtime.store.decisions, run)  # a replay may find it waiting
+        pending = await pending_of(self._runtime, run)  # a replay may find it waiting
         view = submitted_view(
             run,
             links(request, run.id),
@@ -127,7 +125,7 @@ class RunEndpoints:
         return json_response(await self._view(request, run), 202)
 
     async def _who(self, request: Request) -> Principal:
-        return await authenticate(request, self._runtime.store.directory)
+        return await authenticate(request, self._runtime)
 
     async def _all_events(self, who: Principal, run_id: str, after: int) -> list[RunEvent]:
         events: list[RunEvent] = []
@@ -141,18 +139,13 @@ class RunEndpoints:
 
 
 async def full_run_view(runtime: Runtime, request: Request, run: Run) -> RunView:
-    return run_view(run, links(request, run.id), await pending_of(runtime.store.decisions, run))
+    return run_view(run, links(request, run.id), await pending_of(runtime, run))
 
 
-async def pending_of(decisions: DecisionStore, run: Run) -> PendingView | None:
-    """What a parked run waits for: one small query, and only for a run that waits on a person."""
-    if run.status is RunStatus.WAITING_APPROVAL:
-        found = await decisions.approvals(run.tenant_id, status="pending", run_id=run.id, limit=1)
-        return PendingView(kind="approval", id=found[0].id) if found else None
-    if run.status is RunStatus.WAITING_INPUT:
-        asked = [q for q in await decisions.questions(run.tenant_id, run_id=run.id) if q.status == "pending"]
-        return PendingView(kind="question", id=asked[-1].id) if asked else None
-    return None
+async def pending_of(runtime: Runtime, run: Run) -> PendingView | None:
+    """What a parked run waits for (one small query, and only for a run that waits on a person)."""
+    pending = await runtime.pending(run)
+    return None if pending is None else PendingView(kind=pending.kind, id=pending.id)
 
 
 def links(request: Request, run_id: str) -> RunLinks:

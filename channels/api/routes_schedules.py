@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic.config import JsonDict
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -177,7 +178,7 @@ Params = Annotated[
 TEAMS_KEY_CHARS = 240
 Snowflake = Annotated[str, Field(pattern="^(?:[0-9]{1,20}|<(?:#|@!?)[0-9]{1,20}>)$")]
 
-_CHANNEL_OR_USER = {
+_CHANNEL_OR_USER: JsonDict = {
     "oneOf": [
         {"required": ["channel"], "properties": {"channel": {"type": "string"}, "user": {"type": "null"}}},
         {
@@ -237,7 +238,7 @@ class TeamsTarget(BaseModel):
 
 TargetBody = Annotated[SlackTarget | DiscordTarget | TeamsTarget, Field(discriminator="surface")]
 
-_CRON_OR_INTERVAL = {
+_CRON_OR_INTERVAL: JsonDict = {
     "oneOf": [
         {"required": ["cron"], "properties": {"cron": {"type": "string"}, "interval_s": {"type": "null"}}},
         {
@@ -359,4 +360,4 @@ class ScheduleEndpoints:
         return json_response(schedule_view(await self._book.resume(who, request.path_params["schedule_id"])))
 
     async def _who(self, request: Request) -> Principal:
-        return await authenticate(request, self._runtime.store.directory)
+        return await authenticate(request, self._runtime)

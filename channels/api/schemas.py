@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from channels.http import ErrorBody as ErrorBody  # the API's documents name it here
+from channels.http import ErrorDetail
 from core.errors import InvalidInput
 from core.governance.desk import MAX_FREE_TEXT
 from core.lifecycle import RunStatus
@@ -95,15 +97,6 @@ class EventsQuery(BaseModel):
         default=0, ge=0, le=MAX_SEQ, description="Send only events with a larger seq (Last-Event-ID wins)."
     )
     follow: bool = Field(default=True, description="Keep the stream open until the run ends.")
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail
 
 
 class UsageView(BaseModel):

@@ -73,10 +73,8 @@ class DiscordActions:
             await self._runtime.decide(who, click.item_id, approve=click.choice == "approve")
             return
         # The options are on the card the clicker sees; the core decides whether they may answer.
-        question = await self._runtime.store.decisions.question(who.tenant_id, click.item_id)
-        if not click.choice.isdigit() or not 0 <= int(click.choice) < len(question.options):
-            raise InvalidInput("that option is not on offer any more")
-        await self._runtime.answer(who, click.item_id, question.options[int(click.choice)])
+        index = int(click.choice) if click.choice.isdigit() else -1  # -1: not on offer
+        await self._runtime.answer_option(who, click.item_id, index)
 
 
 async def _tell(interaction: discord.Interaction, text: str) -> None:

@@ -37,8 +37,6 @@ from core.errors import InvalidInput
 from core.notices import Notice, NoticeAction
 from core.outbound import Outbound
 from core.records import Principal
-from core.runtime import Runtime
-from core.store.alerts import AlertStore
 
 ALERT_PREFIX = "sb:alert:"
 _CORE_REF = re.compile(r"<user:([A-Za-z0-9_\-]+)>")  # core.notices.user_ref
@@ -145,9 +143,8 @@ def _button(action: NoticeAction) -> Json:
 class DiscordAlerts:
     """What a click on an alert card asks of the core's alert desk."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        store = runtime.store
-        self._desk = AlertDesk(runtime, AlertStore(store.db, store.clock, {SURFACE: DiscordNoticeRenderer()}))
+    def __init__(self, desk: AlertDesk) -> None:
+        self._desk = desk  # over alerts drawn by DiscordNoticeRenderer (the composition root's)
 
     async def act(self, who: Principal, click: AlertClick, interaction: discord.Interaction) -> None:
         """Raises the desk's MisuseError when the clicker may not (the caller tells them why)."""

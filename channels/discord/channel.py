@@ -28,7 +28,9 @@ from channels.discord.proactive import gone_targets
 from channels.discord.profile import SURFACE, DiscordProfile
 from channels.discord.renderer import DiscordRenderer
 from channels.discord.sink import DiscordSink
+from core.alerts.desk import AlertDesk
 from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
+from core.ports import SurfacePorts
 from core.runtime import Runtime
 from core.settings import DiscordSettings
 
@@ -48,6 +50,8 @@ class DiscordChannel:
         self,
         settings: DiscordSettings,
         runtime: Runtime,
+        ports: SurfacePorts,
+        alerts: AlertDesk,
         *,
         dispatch: DispatchOptions | None = None,
         sink: SinkOptions | None = None,
@@ -55,26 +59,25 @@ class DiscordChannel:
         if settings.token is None:
             raise ValueError("Discord needs a bot token")
         self._settings = settings
-        store = runtime.store
         self.people = DiscordDirectory(
-            store, AdminPolicy(frozenset(settings.admins), settings.admin_role), settings.dm_guild
+            ports.identities, AdminPolicy(frozenset(settings.admins), settings.admin_role), settings.dm_guild
         )
         ingress = DiscordIngress(
-            runtime, self.people, store.outbox, Routing(settings.default_bot, dict(settings.channel_bots))
+            runtime, self.people, ports.outbox, Routing(settings.default_bot, dict(settings.channel_bots))
         )
-        actions = DiscordActions(runtime, self.people, DiscordAlerts(runtime))
+        actions = DiscordActions(runtime, self.people, DiscordAlerts(alerts))
         self.client = GatewayClient(
             ingress.on_message, actions.on_interaction, follow_ups=settings.follow_ups
         )
         self.dispatcher = OutboxDispatcher(
-            store.outbox,
+            ports.outbox,
             DiscordSink(
                 self.client.http,
-                store.outbox,
+                ports.outbox,
                 self.people.mention,
                 self._logged_in,
                 sink,
-                target_gone=gone_targets(store),
+                target_gone=gone_targets(ports),
             ),
             dispatch,
         )

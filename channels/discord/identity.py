@@ -17,8 +17,8 @@ from channels.directory import Tenants, user_name
 from channels.discord.markup import neutralise
 from channels.discord.profile import SURFACE
 from core.errors import InvalidInput
+from core.ports import Identities
 from core.records import Principal, Role
-from core.store.context import ContextStore
 
 
 def tenant_id_for(guild_id: str) -> str:
@@ -42,19 +42,19 @@ class AdminPolicy:
 class DiscordDirectory:
     def __init__(
         self,
-        store: ContextStore,
+        identities: Identities,
         admins: AdminPolicy,
         dm_guild: str | None = None,
         *,
         ttl_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._store = store
+        self._identities = identities
         self._admins = admins
         self._dm_guild = dm_guild
         self._ttl_s = ttl_s
         self._clock = clock
-        self._tenants = Tenants(store, SURFACE)
+        self._tenants = Tenants(identities, SURFACE)
         self._people: dict[tuple[str, str], tuple[float, Principal]] = {}
 
     async def tenant(self, guild_id: str | None) -> str:
@@ -72,12 +72,12 @@ class DiscordDirectory:
         fresh = cached is not None and self._clock() - cached[0] < self._ttl_s
         if cached is not None and fresh and told in (None, cached[1].role):
             return cached[1]
-        user = await self._store.directory.resolve_identity(
+        user = await self._identities.resolve_identity(
             tenant_id, SURFACE, discord_user, display_name=f"discord:{discord_user}"
         )
         role = told or user.role
         if user.role is not role:
-            await self._store.directory.set_role(tenant_id, user.id, role)
+            await self._identities.set_role(tenant_id, user.id, role)
         who = Principal(tenant_id, user.id, role)
         self._people[(tenant_id, discord_user)] = (self._clock(), who)
         return who
@@ -85,7 +85,7 @@ class DiscordDirectory:
     async def mention(self, tenant_id: str, user_id: str) -> str:
         """How to name a product user in a message: `<@id>` if they came from Discord (it never
         pings: every message is sent with no mentions allowed)."""
-        discord_user = await self._store.directory.external_id(tenant_id, SURFACE, user_id)
+        discord_user = await self._identities.external_id(tenant_id, SURFACE, user_id)
         if discord_user is not None:
             return f"<@{discord_user}>"
-        return neutralise(await user_name(self._store, tenant_id, user_id))
+        return neutralise(await user_name(self._identities, tenant_id, user_id))

@@ -20,8 +20,8 @@ from channels.discord.identity import DiscordDirectory
 from channels.discord.markup import neutralise
 from channels.discord.profile import SURFACE, thread_key
 from core.errors import MisuseError, StoreError
+from core.ports import Outbox
 from core.runtime import Runtime, Submission
-from core.store.outbox import OutboxStore
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class DiscordIngress:
         self,
         runtime: Runtime,
         people: DiscordDirectory,
-        outbox: OutboxStore,
+        outbox: Outbox,
         routing: Routing,
         retry: StoreRetry | None = None,
     ) -> None:
@@ -130,7 +130,7 @@ class DiscordIngress:
         """A message in a thread that already is a conversation with a bot needs no mention."""
         if not isinstance(channel, discord.Thread):
             return False
-        return await self._runtime.store.runs.has_session(await self._people.tenant(guild), SURFACE, key)
+        return await self._runtime.has_conversation(await self._people.tenant(guild), SURFACE, key)
 
     async def _submit(
         self, message: discord.Message, me: discord.ClientUser, key: str, home: str, guild: str | None

@@ -11,13 +11,13 @@ from channels.discord.markup import neutralise
 from channels.discord.profile import SURFACE
 from channels.gone_targets import GoneTargets
 from channels.story.schedules import paused
+from core.outbound import OutboxItem
+from core.ports import SurfacePorts
 from core.schedule_records import Schedule
-from core.store.context import ContextStore
-from core.store.outbox import OutboxItem
 
 
-def gone_targets(store: ContextStore) -> GoneTargets:
-    return GoneTargets(store, SURFACE, _owner_notice)
+def gone_targets(ports: SurfacePorts) -> GoneTargets:
+    return GoneTargets(ports, SURFACE, _owner_notice)
 
 
 def _owner_notice(item: OutboxItem, schedule: Schedule, error: str) -> dict[str, Any]:

@@ -35,8 +35,9 @@ from discord.http import HTTPClient, Route
 
 from channels.delivery import Pacing, SinkOptions, with_names
 from channels.discord.profile import SURFACE
+from core.outbound import OutboxItem
 from core.outbox_dispatcher import DeliveryRejected, DeliveryRetry
-from core.store.outbox import OutboxItem, OutboxStore
+from core.ports import Outbox
 
 _UNKNOWN_CHANNEL = 10003
 _THREAD_EXISTS = 160004
@@ -66,7 +67,7 @@ class DiscordSink:
     def __init__(
         self,
         http: HTTPClient,
-        outbox: OutboxStore,
+        outbox: Outbox,
         mention: Mention,
         logged_in: Callable[[], bool],
         options: SinkOptions | None = None,

@@ -26,10 +26,10 @@ from channels.slack.identity import SlackDirectory
 from channels.slack.mrkdwn import escape
 from channels.slack.payload import action_time, ident, obj
 from channels.slack.profile import SURFACE
-from core.errors import InvalidInput, MisuseError
+from core.errors import MisuseError
+from core.ports import Outbox
 from core.records import Principal
 from core.runtime import Runtime
-from core.store.outbox import OutboxStore
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def explain(exc: MisuseError) -> str:
 
 
 class SlackActions:
-    def __init__(self, runtime: Runtime, people: SlackDirectory, outbox: OutboxStore) -> None:
+    def __init__(self, runtime: Runtime, people: SlackDirectory, outbox: Outbox) -> None:
         self._runtime = runtime
         self._people = people
         self._outbox = outbox
@@ -116,10 +116,7 @@ class SlackActions:
         question_id, index = option.group(1), option.group(2)
         try:
             # The options are on the card the clicker sees; the core decides whether they may answer.
-            question = await self._runtime.store.decisions.question(who.tenant_id, question_id)
-            if not 0 <= int(index) < len(question.options):
-                raise InvalidInput("that option is not on offer any more")
-            await self._runtime.answer(who, question_id, question.options[int(index)])
+            await self._runtime.answer_option(who, question_id, int(index))
         except MisuseError as exc:
             await self._refuse(body, context, exc)
 

@@ -33,9 +33,7 @@ from core.alerts.desk import AlertDesk
 from core.errors import IllegalTransition, MisuseError
 from core.notices import Notice, NoticeAction
 from core.outbound import Outbound
-from core.runtime import Runtime
-from core.store.alerts import AlertStore
-from core.store.outbox import OutboxStore
+from core.ports import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +102,8 @@ def _button(action: NoticeAction) -> blocks.Block:
 class SlackAlerts:
     """The alert buttons' Bolt handlers."""
 
-    def __init__(self, runtime: Runtime, people: SlackDirectory, outbox: OutboxStore) -> None:
-        store = runtime.store
-        alerts = AlertStore(store.db, store.clock, {SURFACE: SlackNoticeRenderer()})
-        self._desk = AlertDesk(runtime, alerts)
+    def __init__(self, desk: AlertDesk, people: SlackDirectory, outbox: Outbox) -> None:
+        self._desk = desk  # over alerts drawn by SlackNoticeRenderer (the composition root's)
         self._people = people
         self._outbox = outbox
 

@@ -20,10 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from channels.api.body import read_body
-from channels.api.errors import error_response, public_error
-from channels.api.schemas import ErrorDetail
 from channels.delivery import SinkOptions
+from channels.http import ErrorDetail, error_response, public_error, read_body
 from channels.slack.actions import SlackActions
 from channels.slack.alerts import SlackAlerts
 from channels.slack.assistant import AssistantStatus
@@ -35,8 +33,10 @@ from channels.slack.profile import SlackProfile
 from channels.slack.renderer import SlackRenderer
 from channels.slack.signature import SlackSignature
 from channels.slack.sink import SlackSink
+from core.alerts.desk import AlertDesk
 from core.errors import InvalidInput, SwitchboardError
 from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
+from core.ports import SurfacePorts
 from core.runtime import Runtime
 from core.settings import SlackSettings
 
@@ -58,13 +58,14 @@ class SlackChannel:
         self,
         settings: SlackSettings,
         runtime: Runtime,
+        ports: SurfacePorts,
+        alerts: AlertDesk,
         *,
         dispatch: DispatchOptions | None = None,
         sink: SinkOptions | None = None,
     ) -> None:
         if settings.bot_token is None or settings.signing_secret is None:
             raise ValueError("Slack needs a bot token and a signing secret")
-        store = runtime.store
         self.client = AsyncWebClient(
             token=settings.bot_token.get_secret_value(),
             base_url=settings.api_base_url or AsyncWebClient.BASE_URL,
@@ -72,7 +73,7 @@ class SlackChannel:
             retry_handlers=[],  # the outbox retries, with backoff and Retry-After
         )
         self.people = SlackDirectory(
-            store, self.client, AdminPolicy(frozenset(settings.admins), settings.admin_user_group)
+            ports.identities, self.client, AdminPolicy(frozenset(settings.admins), settings.admin_user_group)
         )
         self.app = AsyncApp(
             client=self.client,
@@ -86,17 +87,17 @@ class SlackChannel:
             attaching_conversation_kwargs_enabled=False,  # less work per request
         )
         routing = Routing(settings.default_bot, dict(settings.channel_bots), settings.ignore_bots)
-        SlackIngress(runtime, self.people, store.outbox, routing).register(self.app)
-        SlackActions(runtime, self.people, store.outbox).register(self.app)
-        SlackAlerts(runtime, self.people, store.outbox).register(self.app)
+        SlackIngress(runtime, self.people, ports.outbox, routing).register(self.app)
+        SlackActions(runtime, self.people, ports.outbox).register(self.app)
+        SlackAlerts(alerts, self.people, ports.outbox).register(self.app)
         self.dispatcher = OutboxDispatcher(
-            store.outbox,
+            ports.outbox,
             SlackSink(
                 self.client,
-                store.outbox,
+                ports.outbox,
                 self.people.mention,
                 sink,
-                target_gone=gone_targets(store),
+                target_gone=gone_targets(ports),
                 assistant=AssistantStatus(self.client, enabled=settings.assistant_status),
             ),
             dispatch,

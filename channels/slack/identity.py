@@ -18,8 +18,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from channels.directory import Tenants, user_name
 from channels.slack.mrkdwn import escape
 from channels.slack.profile import SURFACE
+from core.ports import Identities
 from core.records import Principal, Role
-from core.store.context import ContextStore
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +41,19 @@ class AdminPolicy:
 class SlackDirectory:
     def __init__(
         self,
-        store: ContextStore,
+        identities: Identities,
         client: AsyncWebClient,
         admins: AdminPolicy,
         *,
         ttl_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._store = store
+        self._identities = identities
         self._client = client
         self._admins = admins
         self._ttl_s = ttl_s
         self._clock = clock
-        self._tenants = Tenants(store, SURFACE)
+        self._tenants = Tenants(identities, SURFACE)
         self._people: dict[tuple[str, str], tuple[float, Principal]] = {}
         self._group: tuple[float, frozenset[str]] | None = None
 
@@ -68,22 +68,22 @@ class SlackDirectory:
         cached = self._people.get((tenant_id, slack_user))
         if cached is not None and self._clock() - cached[0] < self._ttl_s:
             return cached[1]
-        user = await self._store.directory.resolve_identity(
+        user = await self._identities.resolve_identity(
             tenant_id, SURFACE, slack_user, display_name=f"slack:{slack_user}"
         )
         role = Role.ADMIN if await self._is_admin(slack_user) else Role.MEMBER
         if user.role is not role:
-            await self._store.directory.set_role(tenant_id, user.id, role)
+            await self._identities.set_role(tenant_id, user.id, role)
         who = Principal(tenant_id, user.id, role)
         self._people[(tenant_id, slack_user)] = (self._clock(), who)
         return who
 
     async def mention(self, tenant_id: str, user_id: str) -> str:
         """How to name a product user in a message: `<@U…>` if they came from Slack."""
-        slack_user = await self._store.directory.external_id(tenant_id, SURFACE, user_id)
+        slack_user = await self._identities.external_id(tenant_id, SURFACE, user_id)
         if slack_user is not None:
             return f"<@{slack_user}>"
-        return escape(await user_name(self._store, tenant_id, user_id))
+        return escape(await user_name(self._identities, tenant_id, user_id))
 
     async def _is_admin(self, slack_user: str) -> bool:
         if slack_user in self._admins.users:

@@ -24,8 +24,8 @@ from channels.slack.mrkdwn import escape
 from channels.slack.payload import ident, text
 from channels.slack.profile import SURFACE, thread_key
 from core.errors import InvalidInput, UnknownBot
+from core.ports import Outbox
 from core.runtime import Runtime, Submission
-from core.store.outbox import OutboxStore
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,7 @@ def clean_text(text: str, bot_user_id: str | None) -> str:
 
 
 class SlackIngress:
-    def __init__(
-        self, runtime: Runtime, people: SlackDirectory, outbox: OutboxStore, routing: Routing
-    ) -> None:
+    def __init__(self, runtime: Runtime, people: SlackDirectory, outbox: Outbox, routing: Routing) -> None:
         self._runtime = runtime
         self._people = people
         self._outbox = outbox
@@ -89,7 +87,7 @@ class SlackIngress:
             return
         tenant_id = await self._tenant(context)
         key = thread_key(channel, thread_ts)
-        if await self._runtime.store.runs.has_session(tenant_id, SURFACE, key):
+        if await self._runtime.has_conversation(tenant_id, SURFACE, key):
             await self._submit(body, event, context)
 
     def _from_a_bot(self, event: dict[str, Any], context: AsyncBoltContext) -> bool:

@@ -22,8 +22,9 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from channels.delivery import Pacing, SinkOptions, with_names
 from channels.slack.assistant import AssistantStatus
 from channels.slack.profile import SURFACE
+from core.outbound import OutboxItem
 from core.outbox_dispatcher import DeliveryRejected, DeliveryRetry
-from core.store.outbox import OutboxItem, OutboxStore
+from core.ports import Outbox
 
 # Errors about the message or its place: retrying cannot help.
 _PERMANENT = frozenset(
@@ -60,7 +61,7 @@ class SlackSink:
     def __init__(
         self,
         client: AsyncWebClient,
-        outbox: OutboxStore,
+        outbox: Outbox,
         mention: Mention,
         options: SinkOptions | None = None,
         clock: Callable[[], float] = time.monotonic,

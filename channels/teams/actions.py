@@ -63,11 +63,8 @@ class TeamsActions:
         if verb == cards.ANSWER:
             question_id = str(data.get("question_id"))
             # The options are on the card the clicker sees; the core decides whether they may answer.
-            question = await self._runtime.store.decisions.question(who.tenant_id, question_id)
             index = data.get("option")
-            if not isinstance(index, int) or not 0 <= index < len(question.options):
-                raise InvalidInput("that option is not on offer any more")
-            await self._runtime.answer(who, question_id, question.options[index])
+            await self._runtime.answer_option(who, question_id, index if isinstance(index, int) else -1)
             return "Thanks, got it."
         if verb == cards.ANSWER_TEXT:
             answer = str(data.get(cards.ANSWER_INPUT) or "").strip()

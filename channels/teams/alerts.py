@@ -29,8 +29,6 @@ from core.errors import InvalidInput
 from core.notices import Notice, NoticeAction
 from core.outbound import Outbound
 from core.records import Principal
-from core.runtime import Runtime
-from core.store.alerts import AlertStore
 
 VERB_PREFIX = "sb_alert_"
 _ESCAPED_REF = re.compile(r"&lt;user:([A-Za-z0-9_\-]+)&gt;")  # core.notices.user_ref, escaped
@@ -110,9 +108,8 @@ def _markdown(text: str) -> str:
 class TeamsAlerts:
     """What a click on an alert card asks of the core's alert desk."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        store = runtime.store
-        self._desk = AlertDesk(runtime, AlertStore(store.db, store.clock, {SURFACE: TeamsNoticeRenderer()}))
+    def __init__(self, desk: AlertDesk) -> None:
+        self._desk = desk  # over alerts drawn by TeamsNoticeRenderer (the composition root's)
 
     @staticmethod
     def handles(action_verb: str) -> bool:

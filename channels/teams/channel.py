@@ -30,7 +30,9 @@ from channels.teams.ingress import TeamsIngress
 from channels.teams.profile import SURFACE, TeamsProfile
 from channels.teams.renderer import TeamsRenderer
 from channels.teams.sink import TeamsSink
+from core.alerts.desk import AlertDesk
 from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
+from core.ports import SurfacePorts
 from core.runtime import Runtime
 from core.settings import TeamsSettings
 
@@ -49,13 +51,15 @@ class TeamsChannel:
         self,
         settings: TeamsSettings,
         runtime: Runtime,
+        ports: SurfacePorts,
+        alerts: AlertDesk,
+        conversations: ConversationStore,
         *,
         dispatch: DispatchOptions | None = None,
         sink: SinkOptions | None = None,
     ) -> None:
         if not settings.enabled:
             raise ValueError("Teams needs an app id and password (or allow_anonymous, for development)")
-        store = runtime.store
         self._session: aiohttp.ClientSession | None = None
         self.auth = BotFrameworkAuth(
             AuthOptions(settings.app_id, settings.openid_metadata_url, settings.allow_anonymous), self.session
@@ -64,20 +68,22 @@ class TeamsChannel:
         if settings.app_id and settings.app_password is not None:
             endpoint = settings.token_endpoint or default_token_endpoint(settings.app_tenant_id)
             credentials = Credentials(settings.app_id, settings.app_password.get_secret_value(), endpoint)
-        self.conversations = ConversationStore(store.db, store.clock)
-        self.people = TeamsDirectory(store, frozenset(settings.admins), frozenset(settings.allowed_tenants))
-        self.ingress = TeamsIngress(runtime, self.people, store.outbox, settings.default_bot)
-        self.actions = TeamsActions(runtime, self.people, TeamsAlerts(runtime))
+        self.conversations = conversations
+        self.people = TeamsDirectory(
+            ports.identities, frozenset(settings.admins), frozenset(settings.allowed_tenants)
+        )
+        self.ingress = TeamsIngress(runtime, self.people, ports.outbox, settings.default_bot)
+        self.actions = TeamsActions(runtime, self.people, TeamsAlerts(alerts))
         connector = ConnectorClient(TokenSource(credentials, self.session), self.session)
         self.dispatcher = OutboxDispatcher(
-            store.outbox,
+            ports.outbox,
             TeamsSink(
                 connector,
                 self.conversations,
-                store.outbox,
+                ports.outbox,
                 self.people.name,
                 sink,
-                target_gone=GoneTargets(store, SURFACE),
+                target_gone=GoneTargets(ports, SURFACE),
             ),
             dispatch,
         )

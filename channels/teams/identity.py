@@ -9,8 +9,8 @@ import re
 
 from channels.directory import Tenants, user_name
 from channels.teams.profile import SURFACE
+from core.ports import Identities
 from core.records import Principal, Role
-from core.store.context import ContextStore
 
 _COMPACT = re.compile(r"^[0-9a-z]{1,34}$")
 
@@ -24,11 +24,13 @@ def tenant_id_for(aad_tenant_id: str) -> str:
 
 
 class TeamsDirectory:
-    def __init__(self, store: ContextStore, admins: frozenset[str], allowed_tenants: frozenset[str]) -> None:
-        self._store = store
+    def __init__(
+        self, identities: Identities, admins: frozenset[str], allowed_tenants: frozenset[str]
+    ) -> None:
+        self._identities = identities
         self._admins = frozenset(a.lower() for a in admins)
         self._allowed = frozenset(t.lower() for t in allowed_tenants)
-        self._tenants = Tenants(store, SURFACE)
+        self._tenants = Tenants(identities, SURFACE)
 
     def allows(self, aad_tenant_id: str) -> bool:
         return not self._allowed or aad_tenant_id.lower() in self._allowed
@@ -38,14 +40,14 @@ class TeamsDirectory:
 
     async def principal(self, tenant_id: str, user_key: str, display_name: str) -> Principal:
         """The product user behind an Azure AD object id, with the role the admin list gives them."""
-        user = await self._store.directory.resolve_identity(
+        user = await self._identities.resolve_identity(
             tenant_id, SURFACE, user_key, display_name=display_name or f"teams:{user_key}"
         )
         role = Role.ADMIN if user_key.lower() in self._admins else Role.MEMBER
         if user.role is not role:
-            await self._store.directory.set_role(tenant_id, user.id, role)
+            await self._identities.set_role(tenant_id, user.id, role)
         return Principal(tenant_id, user.id, role)
 
     async def name(self, tenant_id: str, user_id: str) -> str:
         """How a card names a product user: the display name they had when we first saw them."""
-        return await user_name(self._store, tenant_id, user_id)
+        return await user_name(self._identities, tenant_id, user_id)

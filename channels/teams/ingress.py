@@ -12,14 +12,14 @@ from channels.teams.identity import TeamsDirectory
 from channels.teams.markdown import escape
 from channels.teams.profile import SURFACE
 from core.errors import InvalidInput, UnknownBot
+from core.ports import Outbox
 from core.runtime import Runtime, Submission
-from core.store.outbox import OutboxStore
 
 log = logging.getLogger(__name__)
 
 
 class TeamsIngress:
-    def __init__(self, runtime: Runtime, people: TeamsDirectory, outbox: OutboxStore, bot: str) -> None:
+    def __init__(self, runtime: Runtime, people: TeamsDirectory, outbox: Outbox, bot: str) -> None:
         self._runtime = runtime
         self._people = people
         self._outbox = outbox

@@ -20,11 +20,11 @@ from channels.teams.conversations import ConversationStore
 from channels.teams.markdown import split_markdown
 from channels.teams.profile import SURFACE, TARGET_KEY_CHARS, TeamsProfile
 from core.errors import InvalidInput, NotFound
-from core.store.outbox import OutboxStore
+from core.ports import Outbox
 
 
 async def post_to_conversation(
-    outbox: OutboxStore,
+    outbox: Outbox,
     *,
     tenant_id: str,
     conversation_key: str,

@@ -29,8 +29,9 @@ from channels.teams.connector import ConnectorClient, ConnectorError
 from channels.teams.conversations import Conversation, ConversationStore
 from channels.teams.markdown import escape
 from channels.teams.profile import SURFACE
+from core.outbound import OutboxItem
 from core.outbox_dispatcher import DeliveryRejected, DeliveryRetry
-from core.store.outbox import OutboxItem, OutboxStore
+from core.ports import Outbox
 
 _PERMANENT = frozenset({400, 403, 404, 410, 413})
 # The bot may not post there any more (403), or the conversation is no more (404).
@@ -49,7 +50,7 @@ class TeamsSink:
         self,
         connector: ConnectorClient,
         conversations: ConversationStore,
-        outbox: OutboxStore,
+        outbox: Outbox,
         names: Names,
         options: SinkOptions | None = None,
         clock: Callable[[], float] = time.monotonic,

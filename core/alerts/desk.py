@@ -17,15 +17,24 @@ from collections.abc import Awaitable
 from core.alerts.lifecycle import Alert, AlertStatus
 from core.alerts.notices import MAX_SILENCE_S, SILENCE_S
 from core.errors import Forbidden, InvalidInput, MisuseError
+from core.ports import AuditLog
 from core.records import Principal
 from core.runtime import Runtime, Submission
 from core.store.alerts import AlertStore
 
 
 class AlertDesk:
-    def __init__(self, runtime: Runtime, alerts: AlertStore) -> None:
+    def __init__(self, runtime: Runtime, alerts: AlertStore, audit: AuditLog) -> None:
         self._runtime = runtime
         self._alerts = alerts
+        self._audit = audit
+
+    async def alert(self, who: Principal, alert_id: str) -> Alert:
+        return await self._alerts.get(who.tenant_id, alert_id)
+
+    async def alerts(self, who: Principal, status: AlertStatus | None = None) -> list[Alert]:
+        """The tenant's alerts (in `status`), oldest first."""
+        return await self._alerts.find(who.tenant_id, status=status)
 
     async def acknowledge(self, who: Principal, alert_id: str) -> Alert:
         return await self._guarded(
@@ -104,7 +113,7 @@ class AlertDesk:
             raise
 
     async def _refused(self, who: Principal, alert_id: str, what: str, why: str) -> None:
-        await self._runtime.store.audit.record(
+        await self._audit.record(
             who.tenant_id,
             "alert.refused",
             actor_user_id=who.user_id,

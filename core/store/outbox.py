@@ -3,27 +3,16 @@ and retried until delivered, so a surface outage delays a message instead of los
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select, update
 
 from core.clock import Clock
 from core.ids import new_id
+from core.outbound import OutboxItem
 from core.store.database import Database
 from core.store.schema import outbox
 from core.store.sql import insert_ignore
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    id: str
-    tenant_id: str
-    surface: str
-    run_id: str | None
-    target: dict[str, Any]
-    payload: dict[str, Any]
-    attempts: int
 
 
 class OutboxStore:

@@ -22,7 +22,6 @@ from channels.api.routes_alerts import (
 )
 from core.alerts.desk import AlertDesk
 from core.alerts.lifecycle import Alert, AlertStatus
-from core.store.alerts import AlertStore
 from service.cli.commands import exit_code, outcome_json, outcome_text, principal, service, waiting_for
 from service.cli.render import dumps
 from service.composition import Service
@@ -69,18 +68,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     investigate.set_defaults(handler=investigate_alert)
 
 
-def alert_store(svc: Service) -> AlertStore:
-    return svc.alerts or AlertStore(svc.store.db, svc.store.clock, {})
-
-
 def desk(svc: Service) -> AlertDesk:
-    return AlertDesk(svc.runtime, alert_store(svc))
+    return svc.alert_desk()
 
 
 async def list_alerts(args: argparse.Namespace) -> int:
     query = AlertsQuery(status="all" if args.all else args.status or "live", limit=200)
     async with service() as svc:
-        found = await find_alerts(alert_store(svc), await principal(svc), query)
+        found = await find_alerts(desk(svc), await principal(svc), query)
     if args.json:
         print(dumps([alert_view(a).model_dump(mode="json") for a in found]))
     elif not found:

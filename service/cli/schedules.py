@@ -75,14 +75,14 @@ async def create_schedule(args: argparse.Namespace) -> int:
         grace_s=args.grace_s,
     )
     async with service() as svc:
-        created = await schedule_book(svc.runtime).create(await principal(svc), draft)
+        created = await schedule_book(svc.store, svc.runtime.bots).create(await principal(svc), draft)
     _show(created, args.json)
     return 0
 
 
 async def list_schedules(args: argparse.Namespace) -> int:
     async with service() as svc:
-        found = await schedule_book(svc.runtime).list(await principal(svc))
+        found = await schedule_book(svc.store, svc.runtime.bots).list(await principal(svc))
     if args.json:
         print(dumps([schedule_view(s).model_dump() for s in found]))
     elif not found:
@@ -94,7 +94,7 @@ async def list_schedules(args: argparse.Namespace) -> int:
 
 async def change_schedule(args: argparse.Namespace) -> int:
     async with service() as svc:
-        book, who = schedule_book(svc.runtime), await principal(svc)
+        book, who = schedule_book(svc.store, svc.runtime.bots), await principal(svc)
         if args.verb == "delete":
             await book.delete(who, args.schedule_id)
             print(

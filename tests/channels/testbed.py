@@ -18,6 +18,7 @@ from core.records import Principal, Run
 from core.runtime import Runtime
 from core.schedule_records import Draft, Schedule
 from core.settings import SchedulerSettings
+from core.store.context import ContextStore
 from service.scheduling import build_scheduler, schedule_book
 from tests.core.engine.harness import Engine
 from tests.fakes.models import Reply, Say
@@ -74,19 +75,20 @@ async def settle(engine: Engine, check: Callable[[], bool], surface: str, timeou
         await asyncio.sleep(0.02)
 
 
-async def schedule_digest(runtime: Runtime, owner: Principal, target: dict[str, Any]) -> Schedule:
+async def schedule_digest(
+    runtime: Runtime, store: ContextStore, owner: Principal, target: dict[str, Any]
+) -> Schedule:
     """A schedule of `owner`'s: the ops digest, every minute, posted to `target`."""
     draft = Draft(
         bot="support", prompt="Post the ops digest", cron="* * * * *", target=target, name="ops digest"
     )
-    return await schedule_book(runtime).create(owner, draft)
+    return await schedule_book(store, runtime.bots).create(owner, draft)
 
 
-async def fire(runtime: Runtime, owner: Principal, schedule: Schedule) -> Run:
+async def fire(runtime: Runtime, store: ContextStore, owner: Principal, schedule: Schedule) -> Run:
     """Fire now, as the scheduler does when the schedule is due, and wait for its run to finish."""
-    store = runtime.store
     await make_due(store, schedule)
-    assert await build_scheduler(SchedulerSettings(jitter_s=0.0), runtime).tick() == 1
+    assert await build_scheduler(SchedulerSettings(jitter_s=0.0), runtime, store).tick() == 1
     [fired] = await store.schedules.fires(owner.tenant_id, schedule.id)
     assert fired.run_id is not None
     run = await runtime.wait(owner, fired.run_id, 20)

@@ -127,7 +127,7 @@ async def test_a_digest_is_posted_at_the_top_level_of_the_target_channel_once(
         await svc.runtime.wait(tenant.member, earlier.run.id, 20)
         backdate = update(runs).where(runs.c.id == earlier.run.id).values(created_at=time.time() - 600)
         await svc.store.db.run(lambda conn: conn.execute(backdate))  # before the fire: "yesterday"
-        schedule = await schedule_book(svc.runtime).create(
+        schedule = await schedule_book(svc.store, svc.runtime.bots).create(
             owner,
             Draft(
                 bot="ops",
@@ -152,7 +152,7 @@ async def test_a_digest_is_posted_at_the_top_level_of_the_target_channel_once(
         assert (run.user_id, run.bot, run.surface) == (owner.user_id, "ops", "slack")
 
         # The same fire again (a scheduler retaking it after a crash) finds the same run.
-        digest = DigestHandler(svc.runtime, THREAD_KEYS, {})
+        digest = DigestHandler(svc.runtime, svc.store, THREAD_KEYS, {})
         await digest.fire(schedule, datetime.fromtimestamp(fire.fire_at, UTC))
         count = select(func.count()).select_from(runs).where(runs.c.bot == "ops")
         assert await svc.store.db.run(lambda conn: conn.execute(count).scalar_one()) == 1
@@ -166,7 +166,7 @@ async def test_a_target_that_is_gone_disables_the_schedule_and_tells_the_owner(
     svc = await started(settings_for(database_url, slack_api))
     try:
         owner = await slack_owner(svc.store, tenant)
-        schedule = await schedule_book(svc.runtime).create(
+        schedule = await schedule_book(svc.store, svc.runtime.bots).create(
             owner,
             Draft(
                 bot="ops",
@@ -217,7 +217,7 @@ async def test_500_schedules_in_one_minute_all_fire_within_the_tenant_limits(
         back = time.time() - 65
         due_minute = (back // 60 + 1) * 60  # every schedule's one fire today, in the last minute
         at = datetime.fromtimestamp(due_minute, UTC)
-        book = schedule_book(svc.runtime)
+        book = schedule_book(svc.store, svc.runtime.bots)
         target = {"surface": "slack", "channel": "C0OPS"}
         draft = Draft(
             bot="ops", prompt="Post the ops digest", cron=f"{at.minute} {at.hour} * * *", target=target
@@ -266,7 +266,7 @@ async def test_a_fire_refused_as_busy_is_deferred_and_fires_later(
     try:
         blocker = await svc.runtime.submit(tenant.admin, Submission(bot="support", text="hi"))
         assert blocker.run is not None
-        schedule = await schedule_book(svc.runtime).create(
+        schedule = await schedule_book(svc.store, svc.runtime.bots).create(
             tenant.member,
             Draft(
                 bot="ops",

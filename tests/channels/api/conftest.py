@@ -15,7 +15,11 @@ import uvicorn
 from starlette.applications import Starlette
 
 from channels.api import StreamOptions, build_api
+from core.alerts.desk import AlertDesk
 from core.model.port import DeltaSink, Message, ModelReply, ModelRequest
+from core.runtime import Runtime
+from core.schedules import ScheduleBook
+from core.store.alerts import AlertStore
 from core.store.context import ContextStore
 from service.scheduling import schedule_book
 from tests.conftest import TenantFixture, make_tenant
@@ -60,6 +64,7 @@ class Api:
     model: GatedModel
     keys: Keys
     tenant: TenantFixture
+    store: ContextStore
 
     async def submit(self, key: str, message: str = "hi", **extra: object) -> dict[str, Any]:
         response = await self.client.post(
@@ -68,6 +73,26 @@ class Api:
         assert response.status_code == 202, response.text
         body: dict[str, Any] = response.json()
         return body
+
+
+def api_app(
+    runtime: Runtime,
+    store: ContextStore,
+    *,
+    schedules: ScheduleBook | None = None,
+    max_body_bytes: int = 65536,
+    stream: StreamOptions | None = None,
+) -> Starlette:
+    """The API as the composition root builds it, with the root's pieces made here from `store`:
+    alerts without notice renderers, and a bare schedule book unless one is given."""
+    alerts = AlertDesk(runtime, AlertStore(store.db, store.clock, {}), store.audit)
+    return build_api(
+        runtime,
+        alerts=alerts,
+        schedules=schedules or ScheduleBook(store),
+        max_body_bytes=max_body_bytes,
+        stream=stream,
+    )
 
 
 def auth(key: str) -> dict[str, str]:
@@ -90,12 +115,16 @@ async def api(store: ContextStore, tenant: TenantFixture) -> AsyncIterator[Api]:
     model = GatedModel(FunctionModel(greet))
     keys = await make_keys(store, tenant)
     async with engine(store, model) as e:
-        app = build_api(
-            e.runtime, max_body_bytes=4096, stream=FAST_STREAM, schedules=schedule_book(e.runtime)
+        app = api_app(
+            e.runtime,
+            store,
+            max_body_bytes=4096,
+            stream=FAST_STREAM,
+            schedules=schedule_book(store, e.runtime.bots),
         )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api", timeout=10) as client:
-            yield Api(client, app, e, model, keys, tenant)
+            yield Api(client, app, e, model, keys, tenant, store)
         model.gate.set()  # let any held step finish before the engine stops
 
 

@@ -154,7 +154,7 @@ async def test_non_finite_silences_are_refused(api: Api, store: ContextStore) ->
         body = b'{"duration_s": ' + number + b"}"
         refused = await api.client.post(silence, content=body, headers=headers)
         assert refused.status_code == 422, (number, refused.text)
-    desk = AlertDesk(api.engine.runtime, AlertStore(store.db, store.clock, {}))
+    desk = AlertDesk(api.engine.runtime, AlertStore(store.db, store.clock, {}), store.audit)
     for for_s in (math.nan, math.inf, 1e300, -1.0):
         with pytest.raises(InvalidInput):
             await desk.silence(api.tenant.admin, alert.id, for_s)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bots.support import bot as support_bot
-from channels.api import StreamOptions, build_api
+from channels.api import StreamOptions
 from channels.api.errors import public_error
 from core.bots import BotRegistry
 from core.engine.notifier import RunNotifier
@@ -30,7 +30,7 @@ from core.lifecycle import RunStatus
 from core.queue.inprocess import InProcessQueue
 from core.runtime import Runtime
 from core.store.context import ContextStore
-from tests.channels.api.conftest import Api, auth, serve
+from tests.channels.api.conftest import Api, api_app, auth, serve
 
 Json = dict[str, Any]
 DONE = {"completed", "failed", "cancelled"}
@@ -243,7 +243,7 @@ async def test_events_without_follow_and_as_json(api: Api) -> None:
 async def test_idle_stream_sends_keepalives_and_stops_when_the_client_leaves(api: Api) -> None:
     api.model.gate.clear()
     run = await api.submit(api.keys.member)
-    app = build_api(api.engine.runtime, stream=StreamOptions(poll_s=0.05, keepalive_s=0.2))
+    app = api_app(api.engine.runtime, api.store, stream=StreamOptions(poll_s=0.05, keepalive_s=0.2))
     waiters = api.engine.runtime.notifier._waiters  # the stream waits on the notifier between polls
     async with serve(app) as client, asyncio.timeout(10):
         async with client.stream(
@@ -420,7 +420,7 @@ async def post_raw(api: Api, content: bytes | AsyncIterator[bytes], **headers: s
     ],
 )
 async def test_invalid_bodies_are_422(api: Api, body: object, code: str, needle: str) -> None:
-    big = build_api(api.engine.runtime)  # the default 64 KiB limit: the too-long message fits in it
+    big = api_app(api.engine.runtime, api.store)  # the default 64 KiB limit: the too-long message fits in it
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=big), base_url="http://api") as client:
         response = await client.post("/v1/runs", json=body, headers=auth(api.keys.member))
     assert_error(response, 422, code)
@@ -524,7 +524,7 @@ async def test_store_down_is_503(url: str) -> None:
 
     store = ContextStore.open(url)
     runtime = Runtime(store, BotRegistry([support_bot]), InProcessQueue(never), RunNotifier())
-    app = build_api(runtime)
+    app = api_app(runtime, store)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
             health = await client.get("/healthz")

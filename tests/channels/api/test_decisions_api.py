@@ -22,7 +22,6 @@ import httpx
 import pytest
 
 from bots.support import bot as support_bot
-from channels.api import build_api
 from core.bots import Bot, BotRegistry
 from core.engine.notifier import RunNotifier
 from core.engine.worker import StepWorker, WorkerOptions
@@ -32,7 +31,7 @@ from core.records import Role
 from core.runtime import Runtime
 from core.store.context import ContextStore
 from core.tools import RiskLevel, tool
-from tests.channels.api.conftest import auth
+from tests.channels.api.conftest import api_app, auth
 from tests.conftest import TenantFixture, make_tenant
 from tests.fakes.ledger_bot import bot as ledger_bot
 from tests.fakes.ledger_bot import read_ledger
@@ -152,7 +151,7 @@ async def desk(
     notifier = RunNotifier()
     worker = StepWorker(store, bots, model, WorkerOptions(), notifier=notifier)
     queue = InProcessQueue(worker.advance, 4)
-    app = build_api(Runtime(store, bots, queue, notifier))
+    app = api_app(Runtime(store, bots, queue, notifier), store)
     await queue.start()
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from channels.discord import DiscordChannel, discord_renderer, endpoints
+from channels.discord.alerts import DiscordNoticeRenderer
 from core.model.port import ModelClient
 from core.settings import DiscordSettings
 from core.store.context import ContextStore
+from service.composition import alert_desk, surface_ports
 from tests.channels.testbed import FAST_DISPATCH, FAST_SINK, echo, settle
 from tests.core.engine.harness import Engine, engine
 from tests.fakes.discord_api import ADMIN_ROLE, GUILD_ID, FakeDiscord, Person
@@ -83,7 +85,10 @@ async def discord_service(
     store = ContextStore.open(database_url, renderers={"discord": discord_renderer()})
     try:
         async with engine(store, model) as eng:
-            channel = DiscordChannel(settings, eng.runtime, dispatch=FAST_DISPATCH, sink=FAST_SINK)
+            alerts = alert_desk(eng.runtime, store, "discord", DiscordNoticeRenderer())
+            channel = DiscordChannel(
+                settings, eng.runtime, surface_ports(store), alerts, dispatch=FAST_DISPATCH, sink=FAST_SINK
+            )
             await channel.start()
             try:
                 await connected(channel, fake)

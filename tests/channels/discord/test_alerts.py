@@ -19,7 +19,7 @@ from core.settings import Settings
 from core.store.alerts import AlertStore
 from core.store.context import ContextStore
 from scheduler.anomaly.demo import METRIC, ensure_demo_check
-from service.composition import build_service
+from service.composition import alert_desk, build_service, surface_ports
 from tests.channels.alert_testbed import CLICKED, AlertService, alert_service
 from tests.channels.discord.conftest import (
     ADMIN,
@@ -48,7 +48,11 @@ async def alert_bed(
     notices = DiscordNoticeRenderer()
     async with alert_service(database_url, "discord", discord_renderer(), notices) as service:
         settings = settings_for(fake, dm_guild=OTHER_GUILD)  # DMs belong to another tenant
-        channel = DiscordChannel(settings, service.engine.runtime, dispatch=FAST_DISPATCH, sink=FAST_SINK)
+        runtime, store = service.engine.runtime, service.store
+        alerts = alert_desk(runtime, store, "discord", notices)
+        channel = DiscordChannel(
+            settings, runtime, surface_ports(store), alerts, dispatch=FAST_DISPATCH, sink=FAST_SINK
+        )
         await channel.start()
         try:
             await connected(channel, fake)

@@ -98,11 +98,13 @@ class Scheduled:
         return self.bed.store
 
     async def schedule(self, target: dict[str, Any]) -> Schedule:
-        return await schedule_digest(self.bed.engine.runtime, self.owner, {"surface": "discord", **target})
+        return await schedule_digest(
+            self.bed.engine.runtime, self.bed.store, self.owner, {"surface": "discord", **target}
+        )
 
     async def fire(self, schedule: Schedule) -> Run:
         """Fire now, as the scheduler does, and wait for the digest run to finish."""
-        return await fire(self.bed.engine.runtime, self.owner, schedule)
+        return await fire(self.bed.engine.runtime, self.bed.store, self.owner, schedule)
 
     async def deliver(self, check: Any) -> None:
         await self.bed.channel.dispatcher.start()
@@ -134,7 +136,7 @@ async def test_a_digest_is_posted_once_at_the_top_level_of_a_channel(
         assert run.thread_key == f"{CHANNEL_ID}:~{schedule.id}.{int(fire.fire_at)}"
 
         # The same fire again (a scheduler retaking it after a crash) finds the same run.
-        await DigestHandler(s.bed.engine.runtime, THREAD_KEYS, {}).fire(
+        await DigestHandler(s.bed.engine.runtime, s.bed.store, THREAD_KEYS, {}).fire(
             schedule, datetime.fromtimestamp(fire.fire_at, UTC)
         )
         assert [r.id for r in await s.store.runs.find(TENANT)] == [run.id]
@@ -212,7 +214,7 @@ async def test_discord_targets_are_checked_when_the_schedule_is_created(
             with pytest.raises(InvalidInput, match=reason):
                 await s.schedule(target)
         with pytest.raises(InvalidInput, match="post to discord, slack, teams"):
-            await schedule_book(s.bed.engine.runtime).create(
+            await schedule_book(s.bed.store, s.bed.engine.runtime.bots).create(
                 s.owner,
                 Draft(
                     bot="support", prompt="p", cron="0 9 * * *", target={"surface": "pager", "channel": "1"}

@@ -18,9 +18,11 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from channels.slack import SlackChannel, slack_renderer
+from channels.slack.alerts import SlackNoticeRenderer
 from core.model.port import ModelClient
 from core.settings import SlackSettings
 from core.store.context import ContextStore
+from service.composition import alert_desk, surface_ports
 from tests.channels.testbed import FAST_DISPATCH, FAST_SINK, echo, settle
 from tests.core.engine.harness import Engine, engine
 from tests.fakes.models import FunctionModel
@@ -214,7 +216,10 @@ async def slack_service(
     store = ContextStore.open(database_url, renderers={"slack": slack_renderer(settings)})
     try:
         async with engine(store, model) as eng:
-            channel = SlackChannel(settings, eng.runtime, dispatch=FAST_DISPATCH, sink=FAST_SINK)
+            alerts = alert_desk(eng.runtime, store, "slack", SlackNoticeRenderer())
+            channel = SlackChannel(
+                settings, eng.runtime, surface_ports(store), alerts, dispatch=FAST_DISPATCH, sink=FAST_SINK
+            )
             await channel.start()
             app = Starlette(routes=[Mount("/slack", app=channel.asgi())])
             transport = httpx.ASGITransport(app=app)

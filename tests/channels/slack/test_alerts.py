@@ -19,6 +19,7 @@ from core.alerts.lifecycle import AlertStatus
 from core.store.alerts import AlertStore
 from core.store.context import ContextStore
 from scheduler.anomaly.demo import METRIC
+from service.composition import alert_desk, surface_ports
 from tests.channels.alert_testbed import CLICKED, AlertService, alert_service
 from tests.channels.slack.conftest import FAST_DISPATCH, FAST_SINK, SlackTestbed, settings_for
 from tests.channels.slack.test_buttons import buttons, card_text, ephemerals, where
@@ -34,7 +35,11 @@ async def alert_bed(database_url: str, api: FakeSlackApi) -> AsyncIterator[tuple
     async with alert_service(
         database_url, "slack", slack_renderer(settings), SlackNoticeRenderer()
     ) as service:
-        channel = SlackChannel(settings, service.engine.runtime, dispatch=FAST_DISPATCH, sink=FAST_SINK)
+        runtime, store = service.engine.runtime, service.store
+        alerts = alert_desk(runtime, store, "slack", SlackNoticeRenderer())
+        channel = SlackChannel(
+            settings, runtime, surface_ports(store), alerts, dispatch=FAST_DISPATCH, sink=FAST_SINK
+        )
         await channel.start()
         app = Starlette(routes=[Mount("/slack", app=channel.asgi())])
         try:

@@ -15,10 +15,12 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from channels.teams import TeamsChannel, teams_renderer
+from channels.teams.alerts import TeamsNoticeRenderer
 from channels.teams.identity import tenant_id_for
 from core.model.port import ModelClient
 from core.settings import TeamsSettings
 from core.store.context import ContextStore
+from service.composition import alert_desk, surface_ports
 from tests.channels.testbed import FAST_DISPATCH, FAST_SINK, echo, settle
 from tests.core.engine.harness import Engine, engine
 from tests.fakes.models import FunctionModel
@@ -148,7 +150,17 @@ async def teams_service(
     store = ContextStore.open(database_url, renderers={"teams": teams_renderer(settings)})
     try:
         async with engine(store, model) as eng:
-            channel = TeamsChannel(settings, eng.runtime, dispatch=FAST_DISPATCH, sink=FAST_SINK)
+            alerts = alert_desk(eng.runtime, store, "teams", TeamsNoticeRenderer())
+            ports = surface_ports(store)
+            channel = TeamsChannel(
+                settings,
+                eng.runtime,
+                ports,
+                alerts,
+                store.conversations,
+                dispatch=FAST_DISPATCH,
+                sink=FAST_SINK,
+            )
             await channel.start()
             transport = httpx.ASGITransport(app=Starlette(routes=channel.routes()))
             try:

@@ -26,7 +26,7 @@ from core.settings import Settings
 from core.store.alerts import AlertStore
 from core.store.context import ContextStore
 from scheduler.anomaly.demo import METRIC, ensure_demo_check
-from service.composition import build_service
+from service.composition import alert_desk, build_service, surface_ports
 from tests.channels.alert_testbed import CLICKED, AlertService, alert_service
 from tests.channels.teams.conftest import (
     ADMIN,
@@ -60,7 +60,12 @@ async def alert_bed(
     async with alert_service(
         database_url, "teams", teams_renderer(settings), TeamsNoticeRenderer()
     ) as service:
-        channel = TeamsChannel(settings, service.engine.runtime, dispatch=FAST_DISPATCH, sink=FAST_SINK)
+        runtime, store = service.engine.runtime, service.store
+        alerts = alert_desk(runtime, store, "teams", TeamsNoticeRenderer())
+        ports = surface_ports(store)
+        channel = TeamsChannel(
+            settings, runtime, ports, alerts, store.conversations, dispatch=FAST_DISPATCH, sink=FAST_SINK
+        )
         await channel.start()
         transport = httpx.ASGITransport(app=Starlette(routes=channel.routes()))
         try:

@@ -87,11 +87,13 @@ class Scheduled:
         return f"{CHANNEL};messageid={body['id']}" if kind == "channel" else PERSONAL
 
     async def schedule(self, target: dict[str, Any], surface: str = "teams") -> Schedule:
-        return await schedule_digest(self.bed.engine.runtime, self.owner, {"surface": surface, **target})
+        return await schedule_digest(
+            self.bed.engine.runtime, self.bed.store, self.owner, {"surface": surface, **target}
+        )
 
     async def fire(self, schedule: Schedule) -> Run:
         """Fire, as the scheduler does when it is due, and wait for the digest run to finish."""
-        return await fire(self.bed.engine.runtime, self.owner, schedule)
+        return await fire(self.bed.engine.runtime, self.bed.store, self.owner, schedule)
 
     async def deliver(self, check: Any) -> None:
         await self.bed.channel.dispatcher.start()
@@ -118,7 +120,7 @@ async def test_a_digest_is_a_new_post_in_a_stored_channel_conversation_once(
         assert run.thread_key == f"{stored}|~{schedule.id}.{int(fire.fire_at)}"
 
         # The same fire again (a scheduler retaking it after a crash) finds the same run.
-        await DigestHandler(s.bed.engine.runtime, THREAD_KEYS, {}).fire(
+        await DigestHandler(s.bed.engine.runtime, s.bed.store, THREAD_KEYS, {}).fire(
             schedule, datetime.fromtimestamp(fire.fire_at, UTC)
         )
         assert [r.id for r in await s.store.runs.find(TENANT)] == [run.id]

@@ -70,7 +70,7 @@ async def desk(store: ContextStore) -> AsyncIterator[Desk]:
     clock = ManualClock()
     alerts = AlertStore(store.db, clock, {SURFACE: PlainNotices()})
     async with ops_engine(store, FunctionModel(lambda messages: Say("Looking into it."))) as eng:
-        yield Desk(AlertDesk(eng.runtime, alerts), alerts, clock, store)
+        yield Desk(AlertDesk(eng.runtime, alerts, store.audit), alerts, clock, store)
 
 
 def test_the_transition_table() -> None:
