@@ -42,7 +42,7 @@ class TeamsActions:
         """The invoke's response body: what the clicker is told."""
         action = inbound.value.get("action") or {}
         verb = str(action.get("verb") or "")
-        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        data = raw if isinstance(raw := action.get("data"), dict) else {}
         if not inbound.user_key:
             return card_response("I cannot tell who clicked.")
         who = await self._people.principal(tenant_id, inbound.user_key, inbound.user_name)

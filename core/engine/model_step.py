@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypedDict
 
 from core.bots import Bot
 from core.engine.guarding import guard_input, guard_output, redact_history
@@ -17,6 +17,12 @@ from core.records import NewEvent, Run
 from core.steps import AuditNote, StepOutcome
 from core.tools.arguments import parse_arguments
 from core.tools.registry import ToolRegistry
+
+
+class _Usage(TypedDict):
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
 
 
 class ModelStep:
@@ -56,7 +62,7 @@ class ModelStep:
             reply = await self._model.complete(request, on_delta)
         except ModelError as exc:
             return failed(state, exc.code, exc.message, events=[*guard_events, called])
-        usage = {
+        usage: _Usage = {
             "prompt_tokens": reply.usage.prompt_tokens,
             "completion_tokens": reply.usage.completion_tokens,
             "cost_usd": reply.cost_usd,

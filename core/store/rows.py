@@ -20,7 +20,7 @@ _RUN_FIELDS = tuple(Run.__dataclass_fields__)
 
 def run_from_row(row: Row[Any] | Mapping[str, Any]) -> Run:
     data = dict(row._mapping) if isinstance(row, Row) else dict(row)
-    values = {name: data.get(name) for name in _RUN_FIELDS}
+    values: dict[str, Any] = {name: data.get(name) for name in _RUN_FIELDS}
     values["status"] = RunStatus(values["status"])
     return Run(**values)
 

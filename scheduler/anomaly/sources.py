@@ -120,6 +120,7 @@ def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:
 def _with_deadline(conn: Connection, timeout_s: float, read: Any) -> Sequence[Any]:
     """SQLite has no statement timeout: interrupt the query from its progress handler."""
     raw = conn.connection.driver_connection
+    assert raw is not None  # a checked-out connection holds its driver's
     deadline = time.monotonic() + timeout_s
     raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
     try:
