@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from core.outbound import OutboxItem
-from core.records import Principal, Role, User
+from core.records import ConversationReference, Principal, Role, User
 from core.schedule_records import Draft, Schedule
 
 
@@ -106,3 +106,13 @@ class SurfacePorts:
     identities: Identities
     outbox: Outbox
     disable_schedule: DisableSchedule
+
+
+class Conversations(Protocol):
+    """Where a surface's conversations live (Teams: the Bot Framework conversation reference),
+    saved from authenticated activities and read to reply or post proactively. The context
+    store's `conversations` implements it."""
+
+    async def save(self, tenant_id: str, conversation: ConversationReference) -> None: ...
+
+    async def get(self, tenant_id: str, key: str) -> ConversationReference | None: ...

@@ -186,3 +186,25 @@ class ConversationReference:
     service_url: str  # the platform's endpoint, only ever taken from an authenticated activity
     reply_to_id: str | None  # a channel thread's root message: replies go under it
     reference: dict[str, Any]  # the platform's full reference (Bot Framework's ConversationReference)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: str
+    tenant_id: str
+    run_id: str | None
+    actor_user_id: str | None
+    action: str
+    tool: str | None
+    detail: dict[str, Any]
+    created_at: float
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    run_id: str | None = None
+    actor_user_id: str | None = None
+    tool: str | None = None
+    since: float | None = None
+    until: float | None = None
+    limit: int = 200

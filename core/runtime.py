@@ -23,6 +23,8 @@ from core.queue.port import TaskQueue
 from core.records import (
     Approval,
     ApprovalStatus,
+    AuditEntry,
+    AuditQuery,
     ChatMessage,
     NewEvent,
     Principal,
@@ -31,7 +33,6 @@ from core.records import (
     Run,
     RunEvent,
 )
-from core.store.audit import AuditEntry, AuditQuery
 from core.store.context import ContextStore
 from core.store.runs import NewRun, Submitted
 from core.text import check_identifier, clean_text

@@ -10,7 +10,6 @@ from typing import Any
 from channels.discord import profile as discord
 from channels.slack import profile as slack
 from channels.teams import profile as teams
-from channels.teams.conversations import ConversationStore
 from channels.teams.proactive import check_target as check_teams_target
 from core.bots import BotRegistry
 from core.engine.worker import worker_name
@@ -41,7 +40,7 @@ class SurfaceTargets:
     is created so a malformed one is refused with a reason instead of failing at every fire."""
 
     def __init__(self, store: ContextStore) -> None:
-        self._teams = ConversationStore(store.db, store.clock)
+        self._teams = store.conversations
 
     async def check(self, tenant_id: str, target: dict[str, Any]) -> dict[str, Any]:
         surface = str(target.get("surface"))

@@ -31,9 +31,8 @@ from channels.api.schemas import (
     question_view,
 )
 from core.governance.desk import refusal
-from core.records import Approval, Principal
+from core.records import Approval, AuditQuery, Principal
 from core.runtime import Runtime
-from core.store.audit import AuditQuery
 
 
 class DecisionEndpoints:

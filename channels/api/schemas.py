@@ -17,8 +17,7 @@ from channels.http import ErrorDetail
 from core.errors import InvalidInput
 from core.governance.desk import MAX_FREE_TEXT
 from core.lifecycle import RunStatus
-from core.records import Approval, Question, Run, RunEvent
-from core.store.audit import AuditEntry
+from core.records import Approval, AuditEntry, Question, Run, RunEvent
 from core.text import check_identifier, check_text
 
 MAX_SEQ = 2**31 - 1  # event seqs are 32-bit integers in the store

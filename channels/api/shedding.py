@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from channels.api.errors import error_response
 from channels.api.schemas import ErrorDetail
-from core.store.urgency import Urgency, urgency
+from core.urgency import Urgency, urgency
 
 # Never wait for a turn: the health check (it answers whether the store does, on a thread of its
 # own) and the API's description (a constant document).

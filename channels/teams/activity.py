@@ -19,8 +19,8 @@ from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference
 from msrest.exceptions import DeserializationError
 
-from channels.teams.conversations import Conversation
 from channels.teams.profile import conversation_key
+from core.records import ConversationReference as Conversation
 
 CARD_ACTION = "adaptiveCard/action"
 

@@ -24,7 +24,6 @@ from channels.teams.activity import CARD_ACTION, BadActivity, Inbound, parse_act
 from channels.teams.alerts import TeamsAlerts
 from channels.teams.auth import AuthOptions, BotFrameworkAuth, Unauthorized
 from channels.teams.connector import ConnectorClient, Credentials, TokenSource, default_token_endpoint
-from channels.teams.conversations import ConversationStore
 from channels.teams.identity import TeamsDirectory
 from channels.teams.ingress import TeamsIngress
 from channels.teams.profile import SURFACE, TeamsProfile
@@ -32,7 +31,7 @@ from channels.teams.renderer import TeamsRenderer
 from channels.teams.sink import TeamsSink
 from core.alerts.desk import AlertDesk
 from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
-from core.ports import SurfacePorts
+from core.ports import Conversations, SurfacePorts
 from core.runtime import Runtime
 from core.settings import TeamsSettings
 
@@ -53,7 +52,7 @@ class TeamsChannel:
         runtime: Runtime,
         ports: SurfacePorts,
         alerts: AlertDesk,
-        conversations: ConversationStore,
+        conversations: Conversations,
         *,
         dispatch: DispatchOptions | None = None,
         sink: SinkOptions | None = None,

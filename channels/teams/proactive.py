@@ -16,11 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from channels.teams.conversations import ConversationStore
 from channels.teams.markdown import split_markdown
 from channels.teams.profile import SURFACE, TARGET_KEY_CHARS, TeamsProfile
 from core.errors import InvalidInput, NotFound
-from core.ports import Outbox
+from core.ports import Conversations, Outbox
 
 
 async def post_to_conversation(
@@ -56,7 +55,7 @@ async def post_to_conversation(
     return queued
 
 
-async def check_target(conversations: ConversationStore, tenant_id: str, target: dict[str, Any]) -> None:
+async def check_target(conversations: Conversations, tenant_id: str, target: dict[str, Any]) -> None:
     """A schedule's Teams target names a conversation this tenant's bot has stored."""
     key = target.get("conversation")
     if not key:

@@ -26,12 +26,12 @@ import aiohttp
 from channels.delivery import Pacing, SinkOptions, with_names
 from channels.teams import activity, cards
 from channels.teams.connector import ConnectorClient, ConnectorError
-from channels.teams.conversations import Conversation, ConversationStore
 from channels.teams.markdown import escape
 from channels.teams.profile import SURFACE
 from core.outbound import OutboxItem
 from core.outbox_dispatcher import DeliveryRejected, DeliveryRetry
-from core.ports import Outbox
+from core.ports import Conversations, Outbox
+from core.records import ConversationReference as Conversation
 
 _PERMANENT = frozenset({400, 403, 404, 410, 413})
 # The bot may not post there any more (403), or the conversation is no more (404).
@@ -49,7 +49,7 @@ class TeamsSink:
     def __init__(
         self,
         connector: ConnectorClient,
-        conversations: ConversationStore,
+        conversations: Conversations,
         outbox: Outbox,
         names: Names,
         options: SinkOptions | None = None,

@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
 from core.clock import Clock
 from core.ids import new_id
+from core.records import AuditEntry, AuditQuery
 from core.store.database import Database
 from core.store.schema import audit_log
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: str
-    tenant_id: str
-    run_id: str | None
-    actor_user_id: str | None
-    action: str
-    tool: str | None
-    detail: dict[str, Any]
-    created_at: float
-
-
-@dataclass(frozen=True)
-class AuditQuery:
-    run_id: str | None = None
-    actor_user_id: str | None = None
-    tool: str | None = None
-    since: float | None = None
-    until: float | None = None
-    limit: int = 200
-
 
 _INSERT = insert(audit_log)  # built once: every tool step writes an entry (see core.store.sql)
 

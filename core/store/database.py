@@ -37,8 +37,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from core.errors import StoreUnavailable
-from core.store.urgency import Urgency, current_urgency
 from core.store.urls import normalise_url
+from core.urgency import Urgency, current_urgency
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]

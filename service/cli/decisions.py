@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.governance.desk import refusal
-from core.records import Approval, Principal, Question, Run
-from core.store.audit import AuditQuery
+from core.records import Approval, AuditQuery, Principal, Question, Run
 from service.cli.commands import exit_code, outcome_json, outcome_text, principal, service, waiting_for
 from service.cli.render import approval_json, approval_text, audit_json, audit_text, dumps, question_json
 from service.composition import Service

@@ -8,8 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from core.records import Approval, Question, Run, RunEvent
-from core.store.audit import AuditEntry
+from core.records import Approval, AuditEntry, Question, Run, RunEvent
 
 
 def iso(ts: float) -> str:

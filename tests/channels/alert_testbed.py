@@ -14,9 +14,9 @@ from sqlalchemy import insert
 from core.model.port import Message
 from core.notices import NoticeRenderer
 from core.outbound import OutboundRenderer
+from core.records import AuditQuery
 from core.schedule_records import Schedule
 from core.store.alerts import AlertStore
-from core.store.audit import AuditQuery
 from core.store.context import ContextStore
 from core.store.schema import demo_metrics
 from scheduler.anomaly.demo import METRIC, ensure_demo_check

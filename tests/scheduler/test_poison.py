@@ -12,8 +12,8 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Connection, insert, select, text
 
+from core.records import AuditQuery
 from core.schedule_records import Schedule
-from core.store.audit import AuditQuery
 from core.store.context import ContextStore
 from core.store.schema import schedules
 from scheduler.runner import Scheduler, SchedulerOptions

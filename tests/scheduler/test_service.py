@@ -13,11 +13,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from core.lifecycle import RunStatus
-from core.records import Principal, Role
+from core.records import AuditQuery, Principal, Role
 from core.runtime import Submission
 from core.schedule_records import Draft, Schedule
 from core.settings import AdmissionSettings, SchedulerSettings, Settings, SlackSettings
-from core.store.audit import AuditQuery
 from core.store.context import ContextStore
 from core.store.schema import runs, schedule_fires, schedules
 from scheduler.digest import DigestHandler

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from channels.api.shedding import Lane, SheddingMiddleware, ShedOptions, Turns
-from core.store.urgency import Urgency, current_urgency
+from core.urgency import Urgency, current_urgency
 
 
 class Held:

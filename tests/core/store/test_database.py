@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from core.store.database import Database, _WriterLock
-from core.store.urgency import Urgency, urgency
+from core.urgency import Urgency, urgency
 
 
 def _held_write(db: Database, started: threading.Event, release: threading.Event) -> None:

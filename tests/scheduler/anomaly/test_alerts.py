@@ -11,8 +11,8 @@ import pytest
 from core.alerts.desk import AlertDesk
 from core.alerts.lifecycle import TRANSITIONS, Alert, AlertStatus, check_transition
 from core.errors import Conflict, Forbidden, IllegalTransition, NotFound
+from core.records import AuditQuery
 from core.store.alerts import AlertStore, CheckAdvance, NewAlert, Resolve
-from core.store.audit import AuditQuery
 from core.store.context import ContextStore
 from scheduler.anomaly.digest import AlertDigest
 from tests.conftest import TenantFixture, make_tenant
