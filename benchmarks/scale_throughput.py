@@ -40,6 +40,8 @@ from core.model.port import ModelRequest
 from core.settings import ModelSettings
 
 TIMEOUT_S = 900.0
+MAX_RETRIES = 30  # a submission refused with 429 is tried again this many times at most
+RETRY_AFTER_S = 1.0  # what the API sends in Retry-After
 BATCH = 10
 
 
@@ -54,22 +56,32 @@ def _active(database_url: str) -> int:
     return int(row[0]) if row else 0
 
 
-async def _flood(r: Rig, runs: int, submitters: int) -> tuple[list[float], list[int]]:
+async def _flood(r: Rig, runs: int, submitters: int) -> tuple[list[float], list[int], int]:
+    """Submit `runs` runs through `submitters` clients. A client refused with 429 (the API sheds
+    load) waits the Retry-After second and tries again, as a well-behaved client does, at most
+    `MAX_RETRIES` times; the refusals are counted and returned."""
     gate = asyncio.Semaphore(submitters)
+    refused = 0
     async with http_client(submitters) as client:
 
         async def one(i: int) -> tuple[int, float]:
+            nonlocal refused
             async with gate:
-                # A failed submission is counted as an error, not the end of the benchmark.
-                try:
-                    code, elapsed, _ = await submit(client, r, r.keys[i % len(r.keys)], f"order {i}")
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    print(f"  submit {i}: {type(exc).__name__}: {exc}")
-                    return 0, float("nan")
+                for _ in range(MAX_RETRIES + 1):
+                    # A failed submission is counted as an error, not the end of the benchmark.
+                    try:
+                        code, elapsed, _ = await submit(client, r, r.keys[i % len(r.keys)], f"order {i}")
+                    except (aiohttp.ClientError, TimeoutError) as exc:
+                        print(f"  submit {i}: {type(exc).__name__}: {exc}")
+                        return 0, float("nan")
+                    if code != 429:
+                        break
+                    refused += 1
+                    await asyncio.sleep(RETRY_AFTER_S)
                 return code, elapsed
 
         results = await asyncio.gather(*(one(i) for i in range(runs)))
-    return [e for _, e in results], [c for c, _ in results]
+    return [e for _, e in results], [c for c, _ in results], refused
 
 
 async def throughput(r: Rig, runs: int, submitters: int) -> None:
@@ -77,7 +89,7 @@ async def throughput(r: Rig, runs: int, submitters: int) -> None:
     cpu = {"api": process_cpu_s(r.api.pid), "workers": r.workers_cpu_s(), "model": process_cpu_s(r.model.pid)}
     pg, redis, own = postgres_cpu_s(), named_cpu_s("redis-server"), process_cpu_s(os.getpid())
     started = time.monotonic()
-    latencies, codes = await _flood(r, runs, submitters)
+    latencies, codes, refused = await _flood(r, runs, submitters)
     deadline = started + TIMEOUT_S
     while time.monotonic() < deadline and await asyncio.to_thread(_active, r.database_url) > 0:
         await asyncio.sleep(0.5)
@@ -115,7 +127,7 @@ async def throughput(r: Rig, runs: int, submitters: int) -> None:
     )
     print(
         f"  submit (202) p50 {percentile(latencies, 50) * 1000:.1f}ms p99 {percentile(latencies, 99) * 1000:.1f}ms "
-        f"with {submitters} concurrent clients"
+        f"with {submitters} concurrent clients; {refused} refusals (429) waited out and retried"
     )
     print(
         f"  CPU: workers {cpu['workers']:.1f}s ({cpu['workers'] / max(steps, 1) * 1000:.2f} ms/step mean over "
