@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
-from channels.discord import DiscordChannel, discord_renderer
-from channels.discord.alerts import DiscordNoticeRenderer
-from channels.slack import SlackChannel, slack_renderer
-from channels.slack.alerts import SlackNoticeRenderer
-from channels.teams import TeamsChannel, teams_renderer
-from channels.teams.alerts import TeamsNoticeRenderer
+from channels.surface import Channel, SurfaceDeps
 from core.alerts.desk import AlertDesk
 from core.bots import DEMO_MODEL, BotRegistry
 from core.engine.failpoints import Failpoints
@@ -36,7 +31,7 @@ from scheduler.anomaly import anomaly_handler
 from scheduler.anomaly.digest import AlertDigest
 from scheduler.anomaly.narrator import DEMO_SCRIPT as NARRATION_SCRIPT
 from scheduler.runner import Scheduler
-from service import scale
+from service import scale, surfaces
 from service.scheduling import build_scheduler
 
 log = logging.getLogger(__name__)
@@ -52,12 +47,24 @@ class Service:
     sweeper: Sweeper
     gateway: OpenAIGateway
     demo_model: ScriptedModelServer | None
-    slack: SlackChannel | None = None  # set when a Slack bot token and signing secret are configured
     step: StepHandler | None = None  # what the queue calls to advance a run (a Celery worker calls it too)
-    teams: TeamsChannel | None = None  # set when a Teams app id and password are configured
+    # The configured chat surfaces' channels by surface name, in `surfaces.SURFACES`' order.
+    channels: dict[str, Channel] = field(default_factory=dict)
     scheduler: Scheduler | None = None  # fires schedules when started with schedule=True
-    discord: DiscordChannel | None = None  # set when a Discord bot token is configured
     alerts: AlertStore | None = None  # alerts, with the surfaces' notice renderers (the API acts on them)
+
+    # Conveniences (tests drive one surface): a surface's channel when it is configured.
+    @property
+    def slack(self) -> Channel | None:
+        return self.channels.get("slack")
+
+    @property
+    def teams(self) -> Channel | None:
+        return self.channels.get("teams")
+
+    @property
+    def discord(self) -> Channel | None:
+        return self.channels.get("discord")
 
     def alert_desk(self) -> AlertDesk:
         """People's verbs on alerts for the API and the CLI, over the service's alert store (with
@@ -77,22 +84,14 @@ class Service:
             await self.scheduler.start()
         if sweep:
             await self.sweeper.start()
-        if self.slack is not None:
-            await self.slack.start()
-        if self.teams is not None:
-            await self.teams.start()
-        if self.discord is not None:
-            await self.discord.start(listen=listen)
+        for channel in self.channels.values():
+            await channel.start(listen=listen)
 
     async def stop(self) -> None:
         if self.scheduler is not None:
             await self.scheduler.stop()
-        if self.slack is not None:
-            await self.slack.stop()  # finishes the deliveries in hand while the store is open
-        if self.teams is not None:
-            await self.teams.stop()
-        if self.discord is not None:
-            await self.discord.stop()
+        for channel in self.channels.values():
+            await channel.stop()  # finishes the deliveries in hand while the store is open
         await self.sweeper.stop()
         await self.queue.stop()
         await self.gateway.aclose()
@@ -111,22 +110,15 @@ def alert_desk(runtime: Runtime, store: ContextStore, surface: str, cards: Notic
     return AlertDesk(runtime, AlertStore(store.db, store.clock, {surface: cards}), store.audit)
 
 
-def chat_surfaces(
-    settings: Settings, runtime: Runtime, store: ContextStore
-) -> tuple[SlackChannel | None, TeamsChannel | None, DiscordChannel | None]:
-    """The chat surfaces that are configured, each given its ports and its alert desk."""
+def chat_surfaces(settings: Settings, runtime: Runtime, store: ContextStore) -> dict[str, Channel]:
+    """The channels of the chat surfaces that are configured, each given its ports and its alert desk."""
     ports = surface_ports(store)
-    slack = teams = discord = None
-    if settings.slack.enabled:
-        slack_alerts = alert_desk(runtime, store, "slack", SlackNoticeRenderer())
-        slack = SlackChannel(settings.slack, runtime, ports, slack_alerts)
-    if settings.teams.enabled:
-        teams_alerts = alert_desk(runtime, store, "teams", TeamsNoticeRenderer())
-        teams = TeamsChannel(settings.teams, runtime, ports, teams_alerts, store.conversations)
-    if settings.discord.enabled:
-        discord_alerts = alert_desk(runtime, store, "discord", DiscordNoticeRenderer())
-        discord = DiscordChannel(settings.discord, runtime, ports, discord_alerts)
-    return slack, teams, discord
+    channels: dict[str, Channel] = {}
+    for surface in surfaces.enabled(settings):
+        alerts = alert_desk(runtime, store, surface.name, surface.notices())
+        deps = SurfaceDeps(runtime, ports, alerts, store.conversations)
+        channels[surface.name] = surface.build(settings, deps)
+    return channels
 
 
 def demo_script(bots: BotRegistry) -> Script:
@@ -142,13 +134,9 @@ def demo_script(bots: BotRegistry) -> Script:
 
 
 async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Service:
-    renderers: dict[str, OutboundRenderer] = {}
-    if settings.slack.enabled:
-        renderers["slack"] = slack_renderer(settings.slack)
-    if settings.teams.enabled:
-        renderers["teams"] = teams_renderer(settings.teams)
-    if settings.discord.enabled:
-        renderers["discord"] = discord_renderer()
+    renderers: dict[str, OutboundRenderer] = {
+        s.name: s.renderer(settings) for s in surfaces.enabled(settings)
+    }
     store = ContextStore.open(settings.database_url, renderers=renderers)
     if auto_migrate:
         await migrate(store.db)
@@ -191,13 +179,9 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
     runtime = Runtime(
         store, bots, queue, notifier, max_message_chars=engine.max_message_chars, admission=admission
     )
-    slack, teams, discord = chat_surfaces(settings, runtime, store)
+    channels = chat_surfaces(settings, runtime, store)
     # How alerts look on each surface that is enabled.
-    notices: dict[str, NoticeRenderer] = {"slack": SlackNoticeRenderer()} if settings.slack.enabled else {}
-    if settings.teams.enabled:
-        notices["teams"] = TeamsNoticeRenderer()
-    if settings.discord.enabled:
-        notices["discord"] = DiscordNoticeRenderer()
+    notices: dict[str, NoticeRenderer] = {s.name: s.notices() for s in surfaces.enabled(settings)}
     anomaly = anomaly_handler(
         store, gateway, bots, settings.anomaly, database_url=settings.database_url, notices=notices
     )
@@ -210,10 +194,8 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
         sweeper,
         gateway,
         demo_model,
-        slack,
         step,
-        teams=teams,
-        discord=discord,
+        channels=channels,
         alerts=anomaly.alerts,
         scheduler=build_scheduler(
             settings.scheduler,

@@ -7,10 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from channels.discord import profile as discord
-from channels.slack import profile as slack
-from channels.teams import profile as teams
-from channels.teams.proactive import check_target as check_teams_target
 from core.bots import BotRegistry
 from core.engine.worker import worker_name
 from core.errors import InvalidInput
@@ -25,14 +21,11 @@ from scheduler.ports import DigestSource, FireHandler
 from scheduler.runner import Scheduler, SchedulerOptions
 from scheduler.sources import ActivitySource
 from scheduler.triggers import ApsTiming
+from service.surfaces import SURFACES
 
 # The surfaces a schedule can post to on its own: target and fire tag -> the run's session key,
 # which that surface's renderer turns into a post without a status line.
-THREAD_KEYS: ThreadKeys = {
-    slack.SURFACE: slack.proactive_key,
-    discord.SURFACE: discord.proactive_key,
-    teams.SURFACE: teams.proactive_key,
-}
+THREAD_KEYS: ThreadKeys = {surface.name: surface.proactive_key for surface in SURFACES}
 
 
 class SurfaceTargets:
@@ -40,19 +33,16 @@ class SurfaceTargets:
     is created so a malformed one is refused with a reason instead of failing at every fire."""
 
     def __init__(self, store: ContextStore) -> None:
-        self._teams = store.conversations
+        self._conversations = store.conversations
+        self._surfaces = {surface.name: surface for surface in SURFACES}
 
     async def check(self, tenant_id: str, target: dict[str, Any]) -> dict[str, Any]:
-        surface = str(target.get("surface"))
-        if surface not in THREAD_KEYS:
-            known = ", ".join(sorted(THREAD_KEYS))
-            raise InvalidInput(f"schedules cannot post to {surface!r}; they post to {known}")
-        if surface == teams.SURFACE:
-            await check_teams_target(self._teams, tenant_id, target)
-            return target
-        if target.get("conversation"):
-            raise InvalidInput(f"a {surface} target names a channel or a user, not a conversation")
-        return discord.check_target(target) if surface == discord.SURFACE else target
+        name = str(target.get("surface"))
+        surface = self._surfaces.get(name)
+        if surface is None:
+            known = ", ".join(sorted(self._surfaces))
+            raise InvalidInput(f"schedules cannot post to {name!r}; they post to {known}")
+        return await surface.check_target(self._conversations, tenant_id, target)
 
 
 def kind_rules() -> KindRules:

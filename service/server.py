@@ -27,8 +27,7 @@ log = logging.getLogger("switchboard")
 
 def create_app(settings: Settings) -> Starlette:
     # The surfaces need the service, which exists only inside the lifespan: mount them then.
-    slack = Mount("/slack", routes=[])  # POST /slack/events, when Slack is configured
-    fixed = [*web_routes(), slack]  # the page at / and /static/; the API takes every other path
+    fixed = web_routes()  # the page at / and /static/; the API takes every other path
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -39,12 +38,11 @@ def create_app(settings: Settings) -> Starlette:
             alerts=svc.alert_desk(),
             schedules=scheduling.schedule_book(svc.store, svc.runtime.bots),
         )
+        # The configured chat surfaces' webhooks: POST /slack/events, POST /api/messages.
+        hooks = [route for channel in svc.channels.values() for route in channel.routes()]
         # A Mount built around the API app, so `url_for` finds its routes (run links use it).
-        teams = svc.teams.routes() if svc.teams is not None else []  # POST /api/messages
         shed = Middleware(SheddingMiddleware, turns=scale.turns(settings))  # 429 rather than seconds
-        app.router.routes[:] = [*fixed, *teams, metrics_route(svc), Mount("", app=api, middleware=[shed])]
-        if svc.slack is not None:
-            slack.app = svc.slack.asgi()
+        app.router.routes[:] = [*fixed, *hooks, metrics_route(svc), Mount("", app=api, middleware=[shed])]
         # With a broker, the workers sweep; the scheduler runs here unless it has its own process.
         await svc.start(sweep=not settings.broker_url, schedule=settings.scheduler.embedded, listen=True)
         if svc.offline:

@@ -2,7 +2,8 @@
 thread of their own, one progress message edited in place with the typing indicator, and
 approval and question cards with buttons that survive a restart.
 
-    channel.py    DiscordChannel: the gateway client and the outbox dispatcher
+    channel.py    DiscordChannel: the gateway client and the outbox dispatcher;
+                  DiscordSurface (SURFACE_SPEC), what the composition root registers
     gateway.py    the discord.Client (minimal intents) that hands events on
     endpoints.py  where discord.py connects (Discord, a proxy, a local stand-in)
     ingress.py    messages → runs (dedupe by message id, never answering bots)
@@ -15,7 +16,16 @@ approval and question cards with buttons that survive a restart.
 """
 
 from channels.discord import endpoints
-from channels.discord.channel import DiscordChannel, discord_renderer
+from channels.discord.channel import DiscordChannel, DiscordSurface, discord_renderer
 from channels.discord.renderer import DiscordRenderer
 
-__all__ = ["DiscordChannel", "DiscordRenderer", "discord_renderer", "endpoints"]
+SURFACE_SPEC = DiscordSurface()  # what the composition root registers (channels.surface)
+
+__all__ = [
+    "SURFACE_SPEC",
+    "DiscordChannel",
+    "DiscordRenderer",
+    "DiscordSurface",
+    "discord_renderer",
+    "endpoints",
+]

@@ -13,14 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import aiohttp
 import discord
+from starlette.routing import BaseRoute
 
 from channels.delivery import SinkOptions
-from channels.discord import endpoints
+from channels.discord import endpoints, profile
 from channels.discord.actions import DiscordActions
-from channels.discord.alerts import DiscordAlerts
+from channels.discord.alerts import DiscordAlerts, DiscordNoticeRenderer
 from channels.discord.gateway import GatewayClient
 from channels.discord.identity import AdminPolicy, DiscordDirectory
 from channels.discord.ingress import DiscordIngress, Routing
@@ -28,11 +31,12 @@ from channels.discord.proactive import gone_targets
 from channels.discord.profile import SURFACE, DiscordProfile
 from channels.discord.renderer import DiscordRenderer
 from channels.discord.sink import DiscordSink
+from channels.surface import SurfaceDeps, channel_target
 from core.alerts.desk import AlertDesk
 from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
-from core.ports import SurfacePorts
+from core.ports import Conversations, SurfacePorts
 from core.runtime import Runtime
-from core.settings import DiscordSettings
+from core.settings import DiscordSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +106,9 @@ class DiscordChannel:
                 await self._task
             self._task = None
 
+    def routes(self) -> Sequence[BaseRoute]:
+        return []  # Discord's events come over the gateway
+
     async def wait_until_ready(self, timeout_s: float = 30.0) -> None:
         """Until the gateway said READY (a test's or a CLI's way to know the bot listens)."""
         await asyncio.wait_for(self.client.wait_until_ready(), timeout_s)
@@ -146,3 +153,29 @@ class DiscordChannel:
                 attempt += 1
                 log.warning("Discord login failed (%s); retrying in %.0f s", exc, delay, extra=_EXTRA)
                 await asyncio.sleep(delay)
+
+
+class DiscordSurface:
+    """Discord as the composition root registers it (`channels.surface.Surface`)."""
+
+    name = SURFACE
+
+    def enabled(self, settings: Settings) -> bool:
+        return settings.discord.enabled
+
+    def renderer(self, settings: Settings) -> DiscordRenderer:
+        return discord_renderer()
+
+    def notices(self) -> DiscordNoticeRenderer:
+        return DiscordNoticeRenderer()
+
+    def proactive_key(self, target: dict[str, Any], tag: str) -> str:
+        return profile.proactive_key(target, tag)
+
+    async def check_target(
+        self, conversations: Conversations, tenant_id: str, target: dict[str, Any]
+    ) -> dict[str, Any]:
+        return profile.check_target(channel_target(self.name, target))
+
+    def build(self, settings: Settings, deps: SurfaceDeps) -> DiscordChannel:
+        return DiscordChannel(settings.discord, deps.runtime, deps.ports, deps.alerts)

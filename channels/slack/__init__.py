@@ -1,7 +1,8 @@
 """The Slack surface: @mentions, DMs and thread follow-ups become runs; runs come back as
 threaded answers, one status message updated in place, and approval and question cards.
 
-    channel.py    SlackChannel: the Bolt app at POST /slack/events and the outbox dispatcher
+    channel.py    SlackChannel: the Bolt app at POST /slack/events and the outbox dispatcher;
+                  SlackSurface (SURFACE_SPEC), what the composition root registers
     ingress.py    events → runs (dedupe by event_id, never answering bots)
     actions.py    button clicks and modals → decisions and answers
     identity.py   workspace → tenant, Slack user → product user, admins
@@ -10,7 +11,9 @@ threaded answers, one status message updated in place, and approval and question
     sink.py       outbox items → Web API calls, within Slack's rate limits
 """
 
-from channels.slack.channel import SlackChannel, slack_renderer
+from channels.slack.channel import SlackChannel, SlackSurface, slack_renderer
 from channels.slack.renderer import SlackRenderer
 
-__all__ = ["SlackChannel", "SlackRenderer", "slack_renderer"]
+SURFACE_SPEC = SlackSurface()  # what the composition root registers (channels.surface)
+
+__all__ = ["SURFACE_SPEC", "SlackChannel", "SlackRenderer", "SlackSurface", "slack_renderer"]

@@ -10,6 +10,8 @@ Slack sends). Only then is anything parsed by the SDK or read from the store.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import aiohttp
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
@@ -18,12 +20,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from channels.delivery import SinkOptions
 from channels.http import ErrorDetail, error_response, public_error, read_body
+from channels.slack import profile
 from channels.slack.actions import SlackActions
-from channels.slack.alerts import SlackAlerts
+from channels.slack.alerts import SlackAlerts, SlackNoticeRenderer
 from channels.slack.assistant import AssistantStatus
 from channels.slack.identity import AdminPolicy, SlackDirectory
 from channels.slack.ingress import Routing, SlackIngress
@@ -33,12 +36,13 @@ from channels.slack.profile import SlackProfile
 from channels.slack.renderer import SlackRenderer
 from channels.slack.signature import SlackSignature
 from channels.slack.sink import SlackSink
+from channels.surface import SurfaceDeps, channel_target
 from core.alerts.desk import AlertDesk
 from core.errors import InvalidInput, SwitchboardError
 from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
-from core.ports import SurfacePorts
+from core.ports import Conversations, SurfacePorts
 from core.runtime import Runtime
-from core.settings import SlackSettings
+from core.settings import Settings, SlackSettings
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +110,8 @@ class SlackChannel:
         self._signature = SlackSignature(settings.signing_secret.get_secret_value())
         self._session: aiohttp.ClientSession | None = None
 
-    async def start(self) -> None:
+    async def start(self, *, listen: bool = True) -> None:
+        """Slack calls in over HTTP (`routes`): nothing to open for `listen`."""
         # One HTTP session for every call (the SDK would open one per request otherwise).
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.client.timeout))
         self.client.session = self._session
@@ -139,6 +144,35 @@ class SlackChannel:
     def asgi(self) -> Starlette:
         """The app to mount at `/slack`: events and interactivity share `POST /slack/events`."""
         return Starlette(routes=[Route("/events", self.events, methods=["POST"])])
+
+    def routes(self) -> Sequence[BaseRoute]:
+        return [Mount("/slack", app=self.asgi())]
+
+
+class SlackSurface:
+    """Slack as the composition root registers it (`channels.surface.Surface`)."""
+
+    name = profile.SURFACE
+
+    def enabled(self, settings: Settings) -> bool:
+        return settings.slack.enabled
+
+    def renderer(self, settings: Settings) -> SlackRenderer:
+        return slack_renderer(settings.slack)
+
+    def notices(self) -> SlackNoticeRenderer:
+        return SlackNoticeRenderer()
+
+    def proactive_key(self, target: dict[str, Any], tag: str) -> str:
+        return profile.proactive_key(target, tag)
+
+    async def check_target(
+        self, conversations: Conversations, tenant_id: str, target: dict[str, Any]
+    ) -> dict[str, Any]:
+        return channel_target(self.name, target)
+
+    def build(self, settings: Settings, deps: SurfaceDeps) -> SlackChannel:
+        return SlackChannel(settings.slack, deps.runtime, deps.ports, deps.alerts)
 
 
 def _bolt_request(raw: bytes, request: Request) -> AsyncBoltRequest | None:

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import aiohttp
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from channels.delivery import SinkOptions
 from channels.gone_targets import GoneTargets
+from channels.surface import SurfaceDeps
+from channels.teams import proactive, profile
 from channels.teams.actions import TeamsActions
 from channels.teams.activity import CARD_ACTION, BadActivity, Inbound, parse_activity
-from channels.teams.alerts import TeamsAlerts
+from channels.teams.alerts import TeamsAlerts, TeamsNoticeRenderer
 from channels.teams.auth import AuthOptions, BotFrameworkAuth, Unauthorized
 from channels.teams.connector import ConnectorClient, Credentials, TokenSource, default_token_endpoint
 from channels.teams.identity import TeamsDirectory
@@ -33,7 +37,7 @@ from core.alerts.desk import AlertDesk
 from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
 from core.ports import Conversations, SurfacePorts
 from core.runtime import Runtime
-from core.settings import TeamsSettings
+from core.settings import Settings, TeamsSettings
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +98,8 @@ class TeamsChannel:
             raise RuntimeError("the Teams channel is not started")
         return self._session
 
-    async def start(self) -> None:
+    async def start(self, *, listen: bool = True) -> None:
+        """Teams calls in over HTTP (`routes`): nothing to open for `listen`."""
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         if self._deliver:
             await self.dispatcher.start()
@@ -105,7 +110,7 @@ class TeamsChannel:
             await self._session.close()
             self._session = None
 
-    def routes(self) -> list[Route]:
+    def routes(self) -> Sequence[BaseRoute]:
         return [Route("/api/messages", self.messages, methods=["POST"])]
 
     async def messages(self, request: Request) -> Response:
@@ -143,3 +148,30 @@ class TeamsChannel:
 def _error(status: int, code: str, message: str) -> JSONResponse:
     """The API's error shape: a stable `code` to branch on, a `message` for people."""
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+class TeamsSurface:
+    """Teams as the composition root registers it (`channels.surface.Surface`)."""
+
+    name = SURFACE
+
+    def enabled(self, settings: Settings) -> bool:
+        return settings.teams.enabled
+
+    def renderer(self, settings: Settings) -> TeamsRenderer:
+        return teams_renderer(settings.teams)
+
+    def notices(self) -> TeamsNoticeRenderer:
+        return TeamsNoticeRenderer()
+
+    def proactive_key(self, target: dict[str, Any], tag: str) -> str:
+        return profile.proactive_key(target, tag)
+
+    async def check_target(
+        self, conversations: Conversations, tenant_id: str, target: dict[str, Any]
+    ) -> dict[str, Any]:
+        await proactive.check_target(conversations, tenant_id, target)
+        return target
+
+    def build(self, settings: Settings, deps: SurfaceDeps) -> TeamsChannel:
+        return TeamsChannel(settings.teams, deps.runtime, deps.ports, deps.alerts, deps.conversations)
