@@ -75,7 +75,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency-ms", type=float, default=300.0)
     parser.add_argument("--hard-cap", type=int, help="SWITCHBOARD_ADMISSION__MAX_QUEUE_DEPTH")
-    parser.add_argument("--worker-nice", type=int, default=0, help="extra niceness on top of the workers' own (SWITCHBOARD_QUEUE__WORKER_NICE, default 10)")
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        help="extra niceness on top of the workers' own (SWITCHBOARD_QUEUE__WORKER_NICE, default 10)",
+    )
     args = parser.parse_args()
     env = {
         "SWITCHBOARD_ADMISSION__MAX_ACTIVE_RUNS_PER_USER": "100000",

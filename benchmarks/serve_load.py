@@ -70,9 +70,7 @@ def _retry_after(headers: dict[str, str]) -> float:
         return 1.0
 
 
-async def _client(
-    client: aiohttp.ClientSession, r: Rig, i: int, deadline: float, tally: Tally
-) -> None:
+async def _client(client: aiohttp.ClientSession, r: Rig, i: int, deadline: float, tally: Tally) -> None:
     key = r.keys[i % len(r.keys)]
     auth = {"Authorization": f"Bearer {key}"}
     n = 0
@@ -169,9 +167,13 @@ async def measure(r: Rig, clients: int, seconds: float, health_every: float, dra
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mode", choices=["serve", "celery"], default="serve")
-    parser.add_argument("--db", choices=["sqlite", "postgres"], help="default: sqlite for serve, postgres for celery")
+    parser.add_argument(
+        "--db", choices=["sqlite", "postgres"], help="default: sqlite for serve, postgres for celery"
+    )
     parser.add_argument("--clients", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--users", type=int, default=100, help="API keys the clients share")

@@ -216,7 +216,11 @@ def main() -> int:
         wait_http(f"http://127.0.0.1:{port}/healthz")
         print(f"serve pid {serve.pid}, Slack stand-in pid {slack.pid}", file=sys.stderr, flush=True)
         if args.topology == "split":
-            worker_env = {**env, "SWITCHBOARD_ENGINE__WORKERS": str(args.worker_steps), "SWITCHBOARD_SLACK__DELIVER": "true"}
+            worker_env = {
+                **env,
+                "SWITCHBOARD_ENGINE__WORKERS": str(args.worker_steps),
+                "SWITCHBOARD_SLACK__DELIVER": "true",
+            }
             # The worker lowers its own priority (SWITCHBOARD_QUEUE__WORKER_NICE, default 10).
             worker = spawn(["-m", "service.cli.main", "worker"], worker_env, log, nice=args.worker_nice)
             stack.callback(worker.wait, 30)

@@ -114,7 +114,9 @@ class TeamsSettings(BaseModel):
     app_tenant_id: str | None = None  # a single-tenant bot's home tenant (its token endpoint)
     allowed_tenants: list[str] = Field(default_factory=list)  # Azure AD tenant ids; empty: any
     openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
-    token_endpoint: str | None = None  # default: login.microsoftonline.com for botframework.com or app_tenant_id
+    token_endpoint: str | None = (
+        None  # default: login.microsoftonline.com for botframework.com or app_tenant_id
+    )
     allow_anonymous: bool = False  # development only: accept activities without a Bot Framework token
     admins: list[str] = Field(default_factory=list)  # Azure AD object ids of admins
     default_bot: str = "support"
@@ -144,7 +146,9 @@ class QueueSettings(BaseModel):
 
     name: str = "switchboard"
     concurrency: int = 32  # steps one worker process drives at once (Celery threads feeding one event loop)
-    visibility_timeout_s: float = 3600.0  # longer than any step; recovery is the sweeper's job, within the lease
+    visibility_timeout_s: float = (
+        3600.0  # longer than any step; recovery is the sweeper's job, within the lease
+    )
     nudge_ttl_s: float = 60.0  # a pending nudge for a run suppresses duplicate nudges this long
     metrics_port: int | None = None  # a worker's own /metrics (bound to api.host)
     # A worker process lowers its CPU priority by this much (nice): on a box it shares with the

@@ -43,7 +43,9 @@ def trigger_for(cron: str | None, interval_s: int | None, timezone: str, start: 
     if interval_s is None or interval_s <= 0:
         raise InvalidInput("give exactly one of cron or interval_s")
     # Anchored on a whole second, like every fire time the store records.
-    return IntervalTrigger(seconds=interval_s, start_date=datetime.fromtimestamp(math.floor(start), UTC), timezone=tz)
+    return IntervalTrigger(
+        seconds=interval_s, start_date=datetime.fromtimestamp(math.floor(start), UTC), timezone=tz
+    )
 
 
 def next_fire(schedule: Schedule, after: float) -> float | None:

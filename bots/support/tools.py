@@ -12,9 +12,30 @@ from typing import Any
 from core.tools import RetryPolicy, RiskLevel, ToolContext, tool
 
 _ORDERS: dict[int, dict[str, Any]] = {
-    42: {"order_id": 42, "status": "shipped", "carrier": "DHL", "eta": "Thursday", "total": 59.90, "item": "headphones"},
-    7: {"order_id": 7, "status": "delivered", "carrier": "UPS", "eta": "delivered", "total": 129.00, "item": "kettle"},
-    1001: {"order_id": 1001, "status": "processing", "carrier": None, "eta": "next week", "total": 15.50, "item": "socks"},
+    42: {
+        "order_id": 42,
+        "status": "shipped",
+        "carrier": "DHL",
+        "eta": "Thursday",
+        "total": 59.90,
+        "item": "headphones",
+    },
+    7: {
+        "order_id": 7,
+        "status": "delivered",
+        "carrier": "UPS",
+        "eta": "delivered",
+        "total": 129.00,
+        "item": "kettle",
+    },
+    1001: {
+        "order_id": 1001,
+        "status": "processing",
+        "carrier": None,
+        "eta": "next week",
+        "total": 15.50,
+        "item": "socks",
+    },
 }
 _refunds: dict[str, dict[str, Any]] = {}
 _lock = threading.Lock()

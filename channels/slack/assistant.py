@@ -26,7 +26,7 @@ _EMOJI = re.compile(r"^(:[a-z0-9_+\-]+:\s*)+")
 
 
 def assistant_status(status_text: str) -> str:
-    """":mag: Looking up order…" → "is looking up order…" (Slack puts the app's name before it)."""
+    """ ":mag: Looking up order…" → "is looking up order…" (Slack puts the app's name before it)."""
     text = _EMOJI.sub("", status_text).strip()
     return f"is {text[:1].lower()}{text[1:]}" if text else ""
 

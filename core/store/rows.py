@@ -84,7 +84,9 @@ def append_events(
     renderer = renderers.get(run.surface) if renderers else None
     if renderer is None:
         return
-    queue_outbound(conn, run.tenant_id, run.surface, run.id, renderer.render(run, events), events[-1].created_at)
+    queue_outbound(
+        conn, run.tenant_id, run.surface, run.id, renderer.render(run, events), events[-1].created_at
+    )
 
 
 def queue_outbound(

@@ -54,7 +54,10 @@ async def test_a_flushed_redis_loses_nothing_the_sweeper_recovers_every_run(
     await cluster.producer()
     # One user's 100 runs: past the default limit of 20 a start is held in the database, and its
     # nudge is spent at once. Let them all wait in Redis instead, which is what is flushed here.
-    roomy = {"SWITCHBOARD_QUEUE__CONCURRENCY": "16", "SWITCHBOARD_ADMISSION__MAX_ACTIVE_RUNS_PER_USER": "1000"}
+    roomy = {
+        "SWITCHBOARD_QUEUE__CONCURRENCY": "16",
+        "SWITCHBOARD_ADMISSION__MAX_ACTIVE_RUNS_PER_USER": "1000",
+    }
     cluster.worker("one", **roomy)
     cluster.worker("two", **roomy)
     run_ids = await bench_runs(cluster, tenant, 100)

@@ -18,7 +18,10 @@ def statuses(bed: SlackTestbed) -> list[tuple[str, str, str]]:
 
 def test_status_text_reads_after_the_app_name() -> None:
     assert assistant_status(":mag: Looking up order…") == "is looking up order…"
-    assert assistant_status(":lock: Waiting for approval from an admin") == "is waiting for approval from an admin"
+    assert (
+        assistant_status(":lock: Waiting for approval from an admin")
+        == "is waiting for approval from an admin"
+    )
     assert assistant_status("") == ""
 
 
