@@ -166,12 +166,7 @@ class OutboxDispatcher:
     async def _deliver(self, item: OutboxItem) -> float | None:
         """Deliver one item and record how it went; returns the delay when it must wait."""
         opts = self._options
-        extra = {
-            "surface": item.surface,
-            "run_id": item.run_id,
-            "outbox_id": item.id,
-            "attempts": item.attempts,
-        }
+        extra = _log_fields(item)
         try:
             result = await self._sink.deliver(item)
         except DeliveryRetry as exc:
@@ -194,12 +189,7 @@ class OutboxDispatcher:
         """An unforeseen failure: retried with backoff, parked as dead after `max_failures`
         attempts. Returns the delay before the next attempt."""
         opts = self._options
-        extra = {
-            "surface": item.surface,
-            "run_id": item.run_id,
-            "outbox_id": item.id,
-            "attempts": item.attempts,
-        }
+        extra = _log_fields(item)
         delay = min(opts.max_backoff_s, 2.0 ** min(item.attempts, 16))
         parked = item.attempts + 1 >= min(opts.max_failures, opts.max_attempts)
         error = f"{type(exc).__name__}: {exc}"
@@ -223,3 +213,7 @@ class OutboxDispatcher:
         if math.isnan(after_s):
             return self._options.max_delay_s
         return min(max(after_s, 0.0), self._options.max_delay_s)
+
+
+def _log_fields(item: OutboxItem) -> dict[str, Any]:
+    return {"surface": item.surface, "run_id": item.run_id, "outbox_id": item.id, "attempts": item.attempts}
