@@ -9,9 +9,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from core.clock import Clock
 from core.outbound import OutboxItem
-from core.records import ConversationReference, Principal, Role, User
-from core.schedule_records import Draft, Schedule
+from core.records import (
+    Approval,
+    ConversationReference,
+    Decision,
+    NewEvent,
+    Principal,
+    Question,
+    Role,
+    Run,
+    ToolInvocation,
+    User,
+)
+from core.schedule_records import Draft, Schedule, ScheduleFire, UnreadableSchedule
+from core.steps import Acquired, Committed, Lease, RecordedCall, StepOutcome
 
 
 class Schedules(Protocol):
@@ -116,3 +129,209 @@ class Conversations(Protocol):
     async def save(self, tenant_id: str, conversation: ConversationReference) -> None: ...
 
     async def get(self, tenant_id: str, key: str) -> ConversationReference | None: ...
+
+
+# The store's faces the engine, governance and the scheduler receive. Each Protocol below is one
+# face of one store class, listing only what its users call; the bundles after them (`…Store`)
+# say which faces a consumer gets, as read-only attributes, so the context store satisfies them
+# and so does a frozen dataclass holding just those faces.
+
+
+class StepFaces(Protocol):
+    """A step's lease, its tool invocations and its commit. `core.store.steps.StepStore`."""
+
+    async def acquire(
+        self, run_id: str, owner: str, lease_s: float, max_attempts: int, history: int = 20
+    ) -> Acquired: ...
+
+    async def heartbeat(self, lease: Lease, lease_s: float) -> bool: ...
+
+    async def claim_invocation(
+        self, lease: Lease, key: str, call: RecordedCall, event: NewEvent
+    ) -> ToolInvocation | None: ...
+
+    async def record_retry(self, lease: Lease, key: str, event: NewEvent) -> None: ...
+
+    async def abandon(self, lease: Lease) -> None: ...
+
+    async def commit(self, lease: Lease, outcome: StepOutcome, keep_s: float | None = None) -> Committed: ...
+
+
+class RunReads(Protocol):
+    """One run, read by its tenant. `core.store.runs.RunStore`."""
+
+    async def get(self, tenant_id: str, run_id: str) -> Run: ...
+
+
+class DecisionFaces(Protocol):
+    """Approvals, questions and reconciliation, decided compare-and-set; refusals audited.
+    `core.store.decisions.DecisionStore`."""
+
+    async def approval(self, tenant_id: str, approval_id: str) -> Approval: ...
+
+    async def question(self, tenant_id: str, question_id: str) -> Question: ...
+
+    async def decide_approval(self, tenant_id: str, approval_id: str, decision: Decision) -> Run: ...
+
+    async def answer_question(self, tenant_id: str, question_id: str, decision: Decision) -> Run: ...
+
+    async def reconcile(
+        self, tenant_id: str, run_id: str, choice: str, actor: str, note: str | None
+    ) -> Run: ...
+
+    async def record_refusal(
+        self, tenant_id: str, action: str, actor: str, run_id: str, detail: dict[str, Any]
+    ) -> None: ...
+
+
+class ScheduleFaces(Protocol):
+    """The schedules and their fires. `core.store.schedules.ScheduleStore`."""
+
+    async def create(self, schedule: Schedule, *, actor_user_id: str) -> Schedule: ...
+
+    async def get(self, tenant_id: str, schedule_id: str) -> Schedule: ...
+
+    async def find(
+        self, tenant_id: str, *, owner_id: str | None = None, limit: int = 200
+    ) -> list[Schedule]: ...
+
+    async def set_enabled(
+        self,
+        tenant_id: str,
+        schedule_id: str,
+        enabled: bool,
+        *,
+        actor_user_id: str | None,
+        reason: str | None = None,
+    ) -> Schedule: ...
+
+    async def delete(self, tenant_id: str, schedule_id: str, *, actor_user_id: str) -> None: ...
+
+    async def fire_for_run(self, tenant_id: str, run_id: str) -> ScheduleFire | None: ...
+
+
+class FireFaces(Protocol):
+    """What the firing loop does with every tenant's schedules and their fires.
+    `core.store.schedules.ScheduleStore`."""
+
+    async def active(self) -> list[Schedule | UnreadableSchedule]: ...
+
+    async def get(self, tenant_id: str, schedule_id: str) -> Schedule: ...
+
+    async def claim(
+        self, schedule: Schedule, fire_at: float, *, owner: str, lease_s: float
+    ) -> ScheduleFire | None: ...
+
+    async def skip(self, schedule: Schedule, fire_at: float, reason: str) -> bool: ...
+
+    async def retake(self, *, owner: str, lease_s: float, limit: int = 50) -> list[ScheduleFire]: ...
+
+    async def finish(
+        self, fire: ScheduleFire, status: str, *, run_id: str | None = None, error: str | None = None
+    ) -> bool: ...
+
+    async def defer(self, fire: ScheduleFire, after_s: float, reason: str) -> bool: ...
+
+    async def fires(self, tenant_id: str, schedule_id: str, *, limit: int = 100) -> list[ScheduleFire]: ...
+
+    async def set_aside(self, tenant_id: str, schedule_id: str, reason: str) -> bool: ...
+
+    async def attach_run(self, schedule: Schedule, fire_at: float, run_id: str) -> None:
+        """Record the run a digest fire submitted."""
+        ...
+
+
+class Users(Protocol):
+    """A product user by id. `core.store.directory.Directory`."""
+
+    async def get_user(self, tenant_id: str, user_id: str) -> User: ...
+
+
+class WorkerStore(Protocol):
+    """What `core.engine.worker.StepWorker` receives: the steps, the clock, and the faces of the
+    schedule book it hands the schedule tools."""
+
+    @property
+    def steps(self) -> StepFaces: ...
+
+    @property
+    def schedules(self) -> ScheduleFaces: ...
+
+    @property
+    def directory(self) -> Users: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+class DeskStore(Protocol):
+    """What `core.governance.desk.DecisionDesk` receives."""
+
+    @property
+    def runs(self) -> RunReads: ...
+
+    @property
+    def decisions(self) -> DecisionFaces: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+class BookStore(Protocol):
+    """What `core.schedules.ScheduleBook` (and disabling a scheduled run's schedule) receives."""
+
+    @property
+    def schedules(self) -> ScheduleFaces: ...
+
+    @property
+    def directory(self) -> Users: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+class SchedulerStore(Protocol):
+    """What `scheduler.runner.Scheduler` receives: every tenant's schedules and fires, and the clock."""
+
+    @property
+    def schedules(self) -> FireFaces: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+class DigestStore(Protocol):
+    """What `scheduler.digest.DigestHandler` receives: the owner's role, and the fire's run recorded."""
+
+    @property
+    def schedules(self) -> FireFaces: ...
+
+    @property
+    def directory(self) -> Users: ...
+
+
+# The bundles the composition root hands out: only the faces a consumer's Protocol names.
+
+
+@dataclass(frozen=True)
+class WorkerFaces:
+    steps: StepFaces
+    schedules: ScheduleFaces
+    directory: Users
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class BookFaces:
+    schedules: ScheduleFaces
+    directory: Users
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class SchedulerFaces:
+    """The firing loop's and the digest handler's faces (`SchedulerStore`, `DigestStore`)."""
+
+    schedules: FireFaces
+    directory: Users
+    clock: Clock

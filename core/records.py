@@ -90,6 +90,17 @@ class NewEvent:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """What a decision changes: the row's new values, the event, the audit entry."""
+
+    values: dict[str, Any]
+    event: NewEvent
+    audit_action: str
+    actor: str | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     id: str
     session_id: str

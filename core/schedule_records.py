@@ -80,3 +80,13 @@ class Draft:
     params: dict[str, Any] = field(default_factory=dict)
     misfire: Misfire = Misfire.SKIP
     grace_s: int = 300
+
+
+@dataclass(frozen=True)
+class UnreadableSchedule:
+    """An enabled schedule row this release cannot read (left by an older release, or written by
+    hand): handed out as such, so the scheduler can set it aside instead of failing its round."""
+
+    id: str
+    tenant_id: str
+    error: str

@@ -23,9 +23,9 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import InvalidInput, NotFound
+from core.ports import BookStore
 from core.records import Principal
 from core.schedule_records import Draft, Misfire, Schedule
-from core.store.context import ContextStore
 
 TARGET_KEYS = frozenset({"surface", "channel", "thread", "user", "conversation"})
 _PLACE_KEYS = ("surface", "channel", "thread", "user")
@@ -81,7 +81,7 @@ class BasicTiming:
 class ScheduleBook:
     def __init__(
         self,
-        store: ContextStore,
+        store: BookStore,
         timing: TimingRules | None = None,
         *,
         bots: frozenset[str] | None = None,
@@ -231,7 +231,7 @@ def check_target(target: dict[str, Any]) -> dict[str, Any]:
     return {k: clean[k] for k in _PLACE_KEYS}
 
 
-async def disable_for_run(store: ContextStore, tenant_id: str, run_id: str, reason: str) -> Schedule | None:
+async def disable_for_run(store: BookStore, tenant_id: str, run_id: str, reason: str) -> Schedule | None:
     """A scheduled run's target is gone: disable its schedule (audited as "schedule.disabled").
     Returns the schedule when this call disabled it; None if the run was not scheduled or the
     schedule was already off (so the owner is told once)."""

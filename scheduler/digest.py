@@ -19,10 +19,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.errors import Busy, Conflict, InvalidInput
+from core.ports import DigestStore
 from core.records import Principal
 from core.runtime import Runtime, Submission
 from core.schedule_records import Schedule
-from core.store.context import ContextStore
 from scheduler.ports import DigestSource, FireDeferred
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class DigestHandler:
     def __init__(
         self,
         runtime: Runtime,
-        store: ContextStore,
+        store: DigestStore,
         thread_keys: ThreadKeys,
         sources: Mapping[str, DigestSource],
         options: DigestOptions | None = None,

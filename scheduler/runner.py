@@ -32,9 +32,8 @@ from datetime import UTC, datetime
 from core.errors import InvalidInput, NotFound, StoreError
 from core.metrics import LOOP_ITEM_FAILURES
 from core.periodic import Periodic
-from core.schedule_records import Misfire, Schedule, ScheduleFire
-from core.store.context import ContextStore
-from core.store.schedules import UnreadableSchedule
+from core.ports import SchedulerStore
+from core.schedule_records import Misfire, Schedule, ScheduleFire, UnreadableSchedule
 from scheduler.ports import FireDeferred, FireHandler
 from scheduler.triggers import latest_due
 
@@ -70,7 +69,7 @@ def jitter(schedule_id: str, window_s: float) -> float:
 class Scheduler:
     def __init__(
         self,
-        store: ContextStore,
+        store: SchedulerStore,
         handlers: Mapping[str, FireHandler],
         options: SchedulerOptions | None = None,
         *,

@@ -6,19 +6,24 @@ and easy to pick apart for the offline demo model's rules.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from core.schedule_records import Schedule
-from core.store.activity import activity
-from core.store.context import ContextStore
+from core.store.activity import Activity
+
+# A tenant's activity between two times (tenant, since, until): `core.store.activity.activity`
+# bound to the store's database.
+ActivityReads = Callable[[str, float, float], Awaitable[Activity]]
 
 
 class ActivitySource:
     """Yesterday's (the window's) runs, approvals, failures and cost of the schedule's tenant."""
 
-    def __init__(self, store: ContextStore) -> None:
-        self._store = store
+    def __init__(self, read: ActivityReads) -> None:
+        self._read = read
 
     async def section(self, schedule: Schedule, since: float, until: float) -> str | None:
-        seen = await activity(self._store.db, schedule.tenant_id, since, until)
+        seen = await self._read(schedule.tenant_id, since, until)
         hours = round((until - since) / 3600)
         lines = [
             f"Activity in the last {hours} h:",

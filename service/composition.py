@@ -16,7 +16,7 @@ from core.engine.worker import StepWorker, WorkerOptions
 from core.model.gateway import OpenAIGateway
 from core.notices import NoticeRenderer
 from core.outbound import OutboundRenderer
-from core.ports import SurfacePorts
+from core.ports import SurfacePorts, WorkerFaces
 from core.queue.port import StepHandler, TaskQueue
 from core.queue.sweeper import Sweeper
 from core.runtime import Runtime
@@ -32,7 +32,7 @@ from scheduler.anomaly.digest import AlertDigest
 from scheduler.anomaly.narrator import DEMO_SCRIPT as NARRATION_SCRIPT
 from scheduler.runner import Scheduler
 from service import scale, surfaces
-from service.scheduling import build_scheduler
+from service.scheduling import book_faces, build_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class Service:
 
 def surface_ports(store: ContextStore) -> SurfacePorts:
     """What a chat surface may touch of the store besides the Runtime's verbs."""
-    return SurfacePorts(store.directory, store.outbox, partial(disable_for_run, store))
+    return SurfacePorts(store.directory, store.outbox, partial(disable_for_run, book_faces(store)))
 
 
 def alert_desk(runtime: Runtime, store: ContextStore, surface: str, cards: NoticeRenderer) -> AlertDesk:
@@ -170,7 +170,12 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
         tool_breaker=scale.breaker_options(settings.resilience.tool_breaker),
     )
     worker = StepWorker(
-        store, bots, gateway, options, failpoints=Failpoints(engine.failpoint), notifier=notifier
+        WorkerFaces(store.steps, store.schedules, store.directory, store.clock),
+        bots,
+        gateway,
+        options,
+        failpoints=Failpoints(engine.failpoint),
+        notifier=notifier,
     )
     admission = scale.admission(settings, store)
     step = worker.advance

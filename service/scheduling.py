@@ -5,14 +5,17 @@ composition root; other fire kinds and digest sources are passed in."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from core.bots import BotRegistry
 from core.engine.worker import worker_name
 from core.errors import InvalidInput
+from core.ports import BookFaces, SchedulerFaces
 from core.runtime import Runtime
 from core.schedules import KindRules, ScheduleBook
 from core.settings import SchedulerSettings
+from core.store.activity import activity
 from core.store.context import ContextStore
 from scheduler.anomaly.handler import KIND as ANOMALY
 from scheduler.anomaly.spec import CheckSpec
@@ -51,11 +54,16 @@ def kind_rules() -> KindRules:
     return {ANOMALY: CheckSpec.parse}
 
 
+def book_faces(store: ContextStore) -> BookFaces:
+    """The store's faces a schedule book uses (and disabling a scheduled run's schedule)."""
+    return BookFaces(store.schedules, store.directory, store.clock)
+
+
 def schedule_book(store: ContextStore, bots: BotRegistry) -> ScheduleBook:
     """Schedule management for the API and the CLI: the exact cron grammar, the known bots, the
     surfaces' target rules and the kinds' params rules."""
     return ScheduleBook(
-        store,
+        book_faces(store),
         ApsTiming(),
         bots=frozenset(b.name for b in bots),
         targets=SurfaceTargets(store),
@@ -72,9 +80,10 @@ def build_scheduler(
     sources: Mapping[str, DigestSource] | None = None,
     name: str | None = None,
 ) -> Scheduler:
-    digest_sources = {"activity": ActivitySource(store), **(sources or {})}
+    faces = SchedulerFaces(store.schedules, store.directory, store.clock)
+    digest_sources = {"activity": ActivitySource(partial(activity, store.db)), **(sources or {})}
     digest = DigestHandler(
-        runtime, store, THREAD_KEYS, digest_sources, DigestOptions(section.digest_window_s)
+        runtime, faces, THREAD_KEYS, digest_sources, DigestOptions(section.digest_window_s)
     )
     options = SchedulerOptions(
         tick_s=section.tick_s,
@@ -84,4 +93,4 @@ def build_scheduler(
         on_time_s=section.on_time_s,
     )
     kinds = {"digest": digest, **(handlers or {})}
-    return Scheduler(store, kinds, options, name=name or f"sched:{worker_name()}")
+    return Scheduler(faces, kinds, options, name=name or f"sched:{worker_name()}")

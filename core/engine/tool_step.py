@@ -30,11 +30,10 @@ from core.engine.state import AgentState, PendingCall, StepContext
 from core.errors import ToolTimeout
 from core.events import EventType
 from core.lifecycle import RunStatus
-from core.ports import Schedules
+from core.ports import Schedules, StepFaces
 from core.records import InvocationStatus, NewEvent, ToolInvocation
 from core.resilience.tools import GuardedTools
 from core.steps import ASK_USER, AuditNote, CallInputs, InvocationUpdate, Lease, RecordedCall, StepOutcome
-from core.store.steps import StepStore
 from core.tiers import RiskLevel
 from core.tools.arguments import args_hash
 from core.tools.spec import ToolContext, ToolSpec
@@ -43,7 +42,7 @@ from core.tools.spec import ToolContext, ToolSpec
 class ToolStep:
     def __init__(
         self,
-        steps: StepStore,
+        steps: StepFaces,
         gate: Gate,
         failpoints: Failpoints,
         tools: GuardedTools | None = None,

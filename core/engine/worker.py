@@ -37,12 +37,12 @@ from core.errors import StaleLease, StoreUnavailable, UnknownBot
 from core.ids import new_id
 from core.lifecycle import ACTIVE
 from core.model.port import Message, ModelClient
+from core.ports import WorkerStore
 from core.records import ChatMessage
 from core.resilience.breaker import BreakerOptions
 from core.resilience.tools import GuardedTools
 from core.schedules import ScheduleBook
 from core.steps import Committed, Lease, StepInputs, StepOutcome
-from core.store.context import ContextStore
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def worker_name() -> str:
 class StepWorker:
     def __init__(
         self,
-        store: ContextStore,
+        store: WorkerStore,
         bots: BotRegistry,
         model: ModelClient,
         options: WorkerOptions,

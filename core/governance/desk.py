@@ -17,11 +17,19 @@ from core.engine.notifier import RunNotifier
 from core.errors import Conflict, Forbidden, InvalidInput
 from core.events import EventType
 from core.lifecycle import RunStatus
+from core.ports import DeskStore
 from core.queue.port import TaskQueue
-from core.records import Approval, ApprovalStatus, NewEvent, Principal, Question, QuestionStatus, Run
+from core.records import (
+    Approval,
+    ApprovalStatus,
+    Decision,
+    NewEvent,
+    Principal,
+    Question,
+    QuestionStatus,
+    Run,
+)
 from core.steps import ASK_USER
-from core.store.context import ContextStore
-from core.store.decisions import Decision
 from core.tiers import Tier
 
 MAX_FREE_TEXT = 2000
@@ -43,7 +51,7 @@ def refusal(who: Principal, approval: Approval, approve: bool) -> str | None:
 
 
 class DecisionDesk:
-    def __init__(self, store: ContextStore, queue: TaskQueue, notifier: RunNotifier) -> None:
+    def __init__(self, store: DeskStore, queue: TaskQueue, notifier: RunNotifier) -> None:
         self._store = store
         self._queue = queue
         self._notifier = notifier

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table, select, update
@@ -20,6 +19,7 @@ from core.outbound import Renderers
 from core.records import (
     Approval,
     ApprovalStatus,
+    Decision,
     InvocationStatus,
     NewEvent,
     Question,
@@ -54,17 +54,6 @@ def question_from_row(row: Any) -> Question:
     values["allow_free_text"] = bool(values["allow_free_text"])
     values["status"] = QuestionStatus(values["status"])
     return Question(**values)
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What a decision changes: the row's new values, the event, the audit entry."""
-
-    values: dict[str, Any]
-    event: NewEvent
-    audit_action: str
-    actor: str | None
-    detail: dict[str, Any]
 
 
 class DecisionStore:

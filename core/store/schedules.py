@@ -10,7 +10,7 @@ claimed or skipped, so the next fire is computed after it, across restarts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, delete, insert, or_, select, update
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, case, delete, insert, or_, select, upda
 from core.clock import Clock
 from core.errors import NotFound
 from core.ids import new_id
-from core.schedule_records import Misfire, Schedule, ScheduleFire
+from core.schedule_records import Misfire, Schedule, ScheduleFire, UnreadableSchedule
 from core.store.audit import write_audit
 from core.store.database import Database
 from core.store.schema import schedule_fires, schedules
@@ -50,16 +50,6 @@ def schedule_from_row(row: Any) -> Schedule:
         disabled_reason=r["disabled_reason"],
         last_fire_at=r["last_fire_at"],
     )
-
-
-@dataclass(frozen=True)
-class UnreadableSchedule:
-    """An enabled schedule row this release cannot read (left by an older release, or written by
-    hand): handed out as such, so the scheduler can set it aside instead of failing its round."""
-
-    id: str
-    tenant_id: str
-    error: str
 
 
 def _fire(row: Any) -> ScheduleFire:
