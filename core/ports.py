@@ -5,21 +5,28 @@ it needs, so a tool, a check or a surface cannot reach the rest of the store.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from core.clock import Clock
+from core.lifecycle import RunStatus
 from core.outbound import OutboxItem
 from core.records import (
     Approval,
+    AuditEntry,
+    AuditQuery,
+    ChatMessage,
     ConversationReference,
     Decision,
     NewEvent,
+    NewRun,
     Principal,
     Question,
     Role,
     Run,
+    RunEvent,
+    Submitted,
     ToolInvocation,
     User,
 )
@@ -131,10 +138,23 @@ class Conversations(Protocol):
     async def get(self, tenant_id: str, key: str) -> ConversationReference | None: ...
 
 
-# The store's faces the engine, governance and the scheduler receive. Each Protocol below is one
+# The store's faces the runtime, engine, governance and scheduler receive. Each Protocol below is one
 # face of one store class, listing only what its users call; the bundles after them (`…Store`)
 # say which faces a consumer gets, as read-only attributes, so the context store satisfies them
 # and so does a frozen dataclass holding just those faces.
+
+
+class DecisionReads(Protocol):
+    """What the runtime reads and cancels of the decisions besides the desk's faces.
+    `core.store.decisions.DecisionStore`."""
+
+    async def approvals(
+        self, tenant_id: str, *, status: str | None = ..., run_id: str | None = None, limit: int = 100
+    ) -> list[Approval]: ...
+
+    async def questions(self, tenant_id: str, *, run_id: str) -> list[Question]: ...
+
+    async def cancel_for_run(self, tenant_id: str, run_id: str) -> None: ...
 
 
 class StepFaces(Protocol):
@@ -161,6 +181,42 @@ class RunReads(Protocol):
     """One run, read by its tenant. `core.store.runs.RunStore`."""
 
     async def get(self, tenant_id: str, run_id: str) -> Run: ...
+
+
+class RunFaces(RunReads, Protocol):
+    """Runs submitted, read and moved by the runtime. `core.store.runs.RunStore`."""
+
+    async def submit(self, new: NewRun) -> Submitted: ...
+
+    async def has_session(self, tenant_id: str, surface: str, thread_key: str) -> bool: ...
+
+    async def find(
+        self,
+        tenant_id: str,
+        *,
+        status: RunStatus | None = None,
+        bot: str | None = None,
+        user_id: str | None = None,
+        limit: int = 50,
+    ) -> list[Run]: ...
+
+    async def events(
+        self, tenant_id: str, run_id: str, *, after_seq: int = 0, limit: int = 500
+    ) -> list[RunEvent]: ...
+
+    async def message(self, tenant_id: str, message_id: str) -> ChatMessage: ...
+
+    async def transition(
+        self,
+        tenant_id: str,
+        run_id: str,
+        target: RunStatus,
+        events: Sequence[NewEvent],
+        *,
+        extra: dict[str, object] | None = None,
+    ) -> tuple[Run, str | None]:
+        """Move a run to `target`; returns it and the next run to nudge in its session."""
+        ...
 
 
 class DecisionFaces(Protocol):
@@ -247,6 +303,28 @@ class Users(Protocol):
     async def get_user(self, tenant_id: str, user_id: str) -> User: ...
 
 
+class RuntimeDecisions(DecisionFaces, DecisionReads, Protocol):
+    """The decision faces the runtime uses, its desk's included."""
+
+
+class AuditFaces(AuditLog, Protocol):
+    """The audit log appended and read. `core.store.audit.AuditStore`."""
+
+    async def query(self, tenant_id: str, q: AuditQuery | None = None) -> list[AuditEntry]: ...
+
+
+class Keys(Protocol):
+    """Who an API key belongs to. `core.store.directory.Directory`."""
+
+    async def authenticate(self, key: str) -> Principal: ...
+
+
+class Liveness(Protocol):
+    """Whether the system of record answers. `core.store.database.Database`."""
+
+    async def ping(self, timeout_s: float = 3.0) -> None: ...
+
+
 class WorkerStore(Protocol):
     """What `core.engine.worker.StepWorker` receives: the steps, the clock, and the faces of the
     schedule book it hands the schedule tools."""
@@ -259,6 +337,28 @@ class WorkerStore(Protocol):
 
     @property
     def directory(self) -> Users: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+class RuntimeStore(Protocol):
+    """What `core.runtime.Runtime` receives (and hands its decision desk, a `DeskStore`)."""
+
+    @property
+    def runs(self) -> RunFaces: ...
+
+    @property
+    def decisions(self) -> RuntimeDecisions: ...
+
+    @property
+    def audit(self) -> AuditFaces: ...
+
+    @property
+    def directory(self) -> Keys: ...
+
+    @property
+    def db(self) -> Liveness: ...
 
     @property
     def clock(self) -> Clock: ...

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.lifecycle import RunStatus
 from core.tiers import Tier
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection  # the admission hook runs inside the submission's transaction
 
 
 class Role(StrEnum):
@@ -98,6 +102,29 @@ class Decision:
     audit_action: str
     actor: str | None
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NewRun:
+    tenant_id: str
+    user_id: str
+    surface: str
+    thread_key: str
+    bot: str
+    text: str
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    event_id: str | None = None  # the surface's delivery id, for retried webhooks
+    # Admission, run inside the insert's transaction (no second round trip): the place in line,
+    # or raises `Busy`, which rolls the whole submission back.
+    admit: Callable[[Connection], int | None] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    run: Run | None  # None: a duplicate delivery of an event we already recorded
+    created: bool
+    position: int | None = None  # its place in line when limits hold it back (core/admission.py)
 
 
 @dataclass(frozen=True)

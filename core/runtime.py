@@ -19,6 +19,7 @@ from core.events import EventType
 from core.governance.desk import DecisionDesk
 from core.ids import new_id
 from core.lifecycle import ACTIVE, PARKED, RunStatus
+from core.ports import RuntimeStore
 from core.queue.port import TaskQueue
 from core.records import (
     Approval,
@@ -27,14 +28,14 @@ from core.records import (
     AuditQuery,
     ChatMessage,
     NewEvent,
+    NewRun,
     Principal,
     Question,
     QuestionStatus,
     Run,
     RunEvent,
+    Submitted,
 )
-from core.store.context import ContextStore
-from core.store.runs import NewRun, Submitted
 from core.text import check_identifier, clean_text
 
 
@@ -59,7 +60,7 @@ class Pending:
 class Runtime:
     def __init__(
         self,
-        store: ContextStore,
+        store: RuntimeStore,
         bots: BotRegistry,
         queue: TaskQueue,
         notifier: RunNotifier,

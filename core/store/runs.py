@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
@@ -15,35 +14,12 @@ from core.events import EventType
 from core.ids import new_id
 from core.lifecycle import ACTIVE, RunStatus, check_transition, sources_of
 from core.outbound import Renderers
-from core.records import ChatMessage, NewEvent, Run, RunEvent
+from core.records import ChatMessage, NewEvent, NewRun, Run, RunEvent, Submitted
 from core.store import statements as sql
 from core.store.database import Database
 from core.store.rows import append_events, run_from_row, update_run
 from core.store.schema import inbound_events, run_events, runs, sessions
 from core.store.sql import insert_ignore
-
-
-@dataclass(frozen=True)
-class NewRun:
-    tenant_id: str
-    user_id: str
-    surface: str
-    thread_key: str
-    bot: str
-    text: str
-    idempotency_key: str | None = None
-    request_hash: str | None = None
-    event_id: str | None = None  # the surface's delivery id, for retried webhooks
-    # Admission, run inside the insert's transaction (no second round trip): the place in line,
-    # or raises `Busy`, which rolls the whole submission back.
-    admit: Callable[[Connection], int | None] | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True)
-class Submitted:
-    run: Run | None  # None: a duplicate delivery of an event we already recorded
-    created: bool
-    position: int | None = None  # its place in line when limits hold it back (core/admission.py)
 
 
 class RunStore:
