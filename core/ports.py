@@ -325,7 +325,14 @@ class Liveness(Protocol):
     async def ping(self, timeout_s: float = 3.0) -> None: ...
 
 
-class WorkerStore(Protocol):
+class Clocked(Protocol):
+    """The store's clock: the faces read time from it, so a test can set it."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+class WorkerStore(Clocked, Protocol):
     """What `core.engine.worker.StepWorker` receives: the steps, the clock, and the faces of the
     schedule book it hands the schedule tools."""
 
@@ -338,11 +345,8 @@ class WorkerStore(Protocol):
     @property
     def directory(self) -> Users: ...
 
-    @property
-    def clock(self) -> Clock: ...
 
-
-class RuntimeStore(Protocol):
+class RuntimeStore(Clocked, Protocol):
     """What `core.runtime.Runtime` receives (and hands its decision desk, a `DeskStore`)."""
 
     @property
@@ -360,11 +364,8 @@ class RuntimeStore(Protocol):
     @property
     def db(self) -> Liveness: ...
 
-    @property
-    def clock(self) -> Clock: ...
 
-
-class DeskStore(Protocol):
+class DeskStore(Clocked, Protocol):
     """What `core.governance.desk.DecisionDesk` receives."""
 
     @property
@@ -373,11 +374,8 @@ class DeskStore(Protocol):
     @property
     def decisions(self) -> DecisionFaces: ...
 
-    @property
-    def clock(self) -> Clock: ...
 
-
-class BookStore(Protocol):
+class BookStore(Clocked, Protocol):
     """What `core.schedules.ScheduleBook` (and disabling a scheduled run's schedule) receives."""
 
     @property
@@ -386,18 +384,12 @@ class BookStore(Protocol):
     @property
     def directory(self) -> Users: ...
 
-    @property
-    def clock(self) -> Clock: ...
 
-
-class SchedulerStore(Protocol):
+class SchedulerStore(Clocked, Protocol):
     """What `scheduler.runner.Scheduler` receives: every tenant's schedules and fires, and the clock."""
 
     @property
     def schedules(self) -> FireFaces: ...
-
-    @property
-    def clock(self) -> Clock: ...
 
 
 class DigestStore(Protocol):

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from channels.delivery import SinkOptions
 from channels.gone_targets import GoneTargets
+from channels.http import ErrorDetail, error_response
 from channels.surface import SurfaceDeps
 from channels.teams import proactive, profile
 from channels.teams.actions import TeamsActions
@@ -145,9 +146,9 @@ class TeamsChannel:
         return Response(status_code=200)
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    """The API's error shape: a stable `code` to branch on, a `message` for people."""
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def _error(status: int, code: str, message: str) -> Response:
+    """The API's error shape (channels/http.py): a stable `code`, a `message` for people."""
+    return error_response(status, ErrorDetail(code=code, message=message))
 
 
 class TeamsSurface:
