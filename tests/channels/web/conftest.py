@@ -1,8 +1,12 @@
 """Fixtures for the web surface: one service and one browser for all of them, and windows of
-its own for each test (each window has its own sessionStorage, so each signs in on its own)."""
+its own for each test (each window has its own sessionStorage, so each signs in on its own).
+
+Screenshots go to a temporary directory (or `SWITCHBOARD_TEST_ARTIFACTS`); the tracked ones in
+docs/screenshots are rewritten only when asked: `SWITCHBOARD_SCREENSHOTS=docs/screenshots`."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +16,6 @@ from selenium import webdriver
 from tests.channels.web.browser import launch, page_errors, require_chromium
 from tests.channels.web.page import Page
 from tests.channels.web.server import REPO, ServiceProcess
-
-ARTIFACTS = REPO / "test-artifacts" / "web"
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +69,17 @@ def page(driver: webdriver.Chrome, service: ServiceProcess) -> Page:
 
 
 @pytest.fixture(scope="session")
-def artifacts() -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this run's screenshots go: never a tracked path unless the caller names one."""
+    named = os.environ.get("SWITCHBOARD_TEST_ARTIFACTS")
+    folder = Path(named) if named else tmp_path_factory.mktemp("artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def screenshots(artifacts: Path) -> list[Path]:
+    """The folders a screenshot is saved in: the artifacts, and the documentation's folder only
+    when `SWITCHBOARD_SCREENSHOTS` names it (relative paths are the repository's)."""
+    docs = os.environ.get("SWITCHBOARD_SCREENSHOTS")
+    return [artifacts, *([REPO / docs] if docs else [])]

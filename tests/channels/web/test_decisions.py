@@ -11,14 +11,11 @@ from selenium.webdriver.common.by import By
 
 from service.demo import ADMIN_KEY, CUSTOMER_KEY
 from tests.channels.web.page import Page
-from tests.channels.web.server import REPO
 
 pytestmark = pytest.mark.browser
 
-DOCS = REPO / "docs" / "screenshots"
 
-
-def test_the_refund_demo_with_a_customer_and_an_admin(page: Page, artifacts: Path) -> None:
+def test_the_refund_demo_with_a_customer_and_an_admin(page: Page, screenshots: list[Path]) -> None:
     customer = page
     customer.sign_in(CUSTOMER_KEY)
     assert not customer.find_xpath("//nav//a[.='Approvals']").get_attribute("hidden")
@@ -48,7 +45,7 @@ def test_the_refund_demo_with_a_customer_and_an_admin(page: Page, artifacts: Pat
     assert answer.startswith("Done: I refunded 59.9 for order 42")
     customer.wait_text("article[data-approval] .outcome", "Approved by demo-admin")
     customer.show_whole_page(1100, 1250)
-    customer.screenshot(artifacts / "chat.png", DOCS / "chat.png")
+    customer.screenshot(*(folder / "chat.png" for folder in screenshots))
 
     # The admin inspects the run: every event, with the decision, who made it and when.
     admin.focus()
@@ -78,7 +75,7 @@ def test_the_refund_demo_with_a_customer_and_an_admin(page: Page, artifacts: Pat
     ]
     assert seqs == list(range(1, len(seqs) + 1))  # every event, in order
     admin.show_whole_page(1100, 1400)
-    admin.screenshot(artifacts / "inspector.png", DOCS / "inspector.png")
+    admin.screenshot(*(folder / "inspector.png" for folder in screenshots))
 
     # The runs list filters by status, bot and user; the audit log has the decision.
     admin.open("#/runs")
