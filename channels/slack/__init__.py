@@ -3,6 +3,7 @@ threaded answers, one status message updated in place, and approval and question
 
     channel.py    SlackChannel: the Bolt app at POST /slack/events and the outbox dispatcher;
                   SlackSurface (SURFACE_SPEC), what the composition root registers
+    setup.py      POST /slack/events before the secrets are set: Slack's URL check only
     ingress.py    events → runs (dedupe by event_id, never answering bots)
     actions.py    button clicks and modals → decisions and answers
     identity.py   workspace → tenant, Slack user → product user, admins

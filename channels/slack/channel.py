@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from channels.delivery import SinkOptions
 from channels.http import ErrorDetail, error_response, public_error, read_body
-from channels.slack import profile
+from channels.slack import profile, setup
 from channels.slack.actions import SlackActions
 from channels.slack.alerts import SlackAlerts, SlackNoticeRenderer
 from channels.slack.assistant import AssistantStatus
@@ -173,6 +173,11 @@ class SlackSurface:
 
     def build(self, settings: Settings, deps: SurfaceDeps) -> SlackChannel:
         return SlackChannel(settings.slack, deps.runtime, deps.ports, deps.alerts)
+
+    def setup_routes(self, settings: Settings) -> Sequence[BaseRoute]:
+        """While Slack is not configured, `POST /slack/events` answers Slack's URL check only
+        (`setup.py`): Slack checks the URL before the secrets that enable the surface exist."""
+        return [] if self.enabled(settings) else setup.setup_routes()
 
 
 def _bolt_request(raw: bytes, request: Request) -> AsyncBoltRequest | None:

@@ -1,5 +1,6 @@
 """`switchboard serve` with Slack configured: the composition root renders Slack runs into the
-outbox, mounts POST /slack/events and runs the dispatcher. Without Slack settings, no route."""
+outbox, mounts POST /slack/events and runs the dispatcher. Without Slack settings, the route
+answers Slack's URL check only (test_setup.py) and refuses events."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def test_serve_answers_a_mention_in_slack(tmp_path: Path, slack_api: FakeSlackAp
     assert status.text == ":white_check_mark: Done"
 
 
-def test_without_slack_settings_there_is_no_slack_route(tmp_path: Path) -> None:
+def test_without_slack_settings_slack_events_are_refused(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/serve.db")
     with TestClient(create_app(settings)) as client:
         assert client.post("/slack/events", content=b"{}").status_code == 404
