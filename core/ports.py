@@ -138,6 +138,47 @@ class Conversations(Protocol):
     async def get(self, tenant_id: str, key: str) -> ConversationReference | None: ...
 
 
+@dataclass(frozen=True)
+class SessionSummary:
+    """A conversation as one user took part in it: their runs in it, newest last."""
+
+    id: str
+    bot: str  # of the user's latest run in it
+    surface: str
+    thread_key: str
+    title: str  # the user's first message in it, cut short
+    runs: int
+    last_run_id: str  # also the page cursor: run ids sort by time
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class Profile:
+    user_id: str
+    name: str
+    role: Role
+    tenant_id: str
+    tenant_name: str
+
+
+class SessionHistory(Protocol):
+    """A user's own conversations and their messages, for the API's `/v1/sessions` and `/v1/me`.
+    Every read is scoped by tenant and user in its query; another user's session is not found."""
+
+    async def sessions(
+        self, tenant_id: str, user_id: str, *, before: str | None = None, limit: int = 20
+    ) -> list[SessionSummary]: ...
+
+    async def session(self, tenant_id: str, user_id: str, session_id: str) -> SessionSummary: ...
+
+    async def messages(
+        self, tenant_id: str, user_id: str, session_id: str, *, after: str | None = None, limit: int = 100
+    ) -> list[ChatMessage]: ...
+
+    async def profile(self, tenant_id: str, user_id: str) -> Profile: ...
+
+
 # The store's faces the runtime, engine, governance and scheduler receive. Each Protocol below is one
 # face of one store class, listing only what its users call; the bundles after them (`…Store`)
 # say which faces a consumer gets, as read-only attributes, so the context store satisfies them

@@ -16,6 +16,7 @@ from channels.api.errors import EXCEPTION_HANDLERS
 from channels.api.shedding import SheddingMiddleware
 from channels.web import web_routes
 from core.settings import Settings
+from core.store.sessions import SessionHistoryStore
 from service import scale, scheduling, surfaces
 from service.cli.logs import configure_logging
 from service.composition import build_service
@@ -37,6 +38,7 @@ def create_app(settings: Settings) -> Starlette:
             max_body_bytes=settings.api.max_body_bytes,
             alerts=svc.alert_desk(),
             schedules=scheduling.schedule_book(svc.store, svc.runtime.bots),
+            sessions=SessionHistoryStore(svc.store.db),
         )
         # The configured chat surfaces' webhooks: POST /slack/events, POST /api/messages.
         hooks = [route for channel in svc.channels.values() for route in channel.routes()]

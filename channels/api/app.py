@@ -21,8 +21,10 @@ from channels.api.routes_decisions import DecisionEndpoints
 from channels.api.routes_messages import MessageEndpoints
 from channels.api.routes_runs import RunEndpoints
 from channels.api.routes_schedules import ScheduleEndpoints
+from channels.api.routes_sessions import SessionEndpoints
 from channels.api.sse import StreamOptions
 from core.alerts.desk import AlertDesk
+from core.ports import SessionHistory
 from core.runtime import Runtime
 from core.schedules import ScheduleBook
 
@@ -32,12 +34,13 @@ def build_api(
     *,
     alerts: AlertDesk,
     schedules: ScheduleBook,
+    sessions: SessionHistory,
     max_body_bytes: int = 65536,
     stream: StreamOptions | None = None,
 ) -> Starlette:
     """`alerts`: the composition root's alert desk, over the service's alert store whose notice
     renderers edit an alert's card when it is acted on here. `schedules`: the root's schedule book
-    (with the surfaces' target rules)."""
+    (with the surfaces' target rules). `sessions`: the callers' own conversations and who they are."""
     runs = RunEndpoints(runtime, max_body_bytes=max_body_bytes, stream=stream or StreamOptions())
     decisions = DecisionEndpoints(runtime, max_body_bytes=max_body_bytes)
     health = HealthEndpoint(runtime.ping)
@@ -54,6 +57,7 @@ def build_api(
         *MessageEndpoints(runtime).routes(),
         *ScheduleEndpoints(runtime, schedules, max_body_bytes=max_body_bytes).routes(),
         *AlertEndpoints(runtime, alerts, max_body_bytes=max_body_bytes).routes(),
+        *SessionEndpoints(runtime, sessions).routes(),
         Route("/healthz", health.check, methods=["GET"], name="healthz"),
         Route("/openapi.json", openapi, methods=["GET"], name="openapi"),
     ]

@@ -20,6 +20,14 @@ from channels.api.routes_alerts import AlertList, AlertsQuery, AlertView, Invest
 from channels.api.routes_bots import BotList
 from channels.api.routes_messages import MessageView
 from channels.api.routes_schedules import ScheduleBody, ScheduleList, ScheduleView
+from channels.api.routes_sessions import (
+    MessagesQuery,
+    MeView,
+    SessionList,
+    SessionMessageList,
+    SessionsQuery,
+    SessionView,
+)
 from channels.api.schemas import (
     MAX_SEQ,
     AnswerBody,
@@ -201,6 +209,39 @@ ALERT_OPERATIONS = (
     ),
 )
 
+SESSION_OPERATIONS = (
+    Operation(
+        "get", "/v1/me", "me", "Who the API key belongs to: user, name, role, tenant.", ok=(200, MeView)
+    ),
+    Operation(
+        "get",
+        "/v1/sessions",
+        "listSessions",
+        "The caller's own conversations (an admin's too), latest activity first, a page at a time.",
+        ok=(200, SessionList),
+        errors=(422,),
+        query=SessionsQuery,
+        notes="A conversation is the caller's when one of its runs is. Continue one of the API's with "
+        "`POST /v1/runs` and its `key` as `session`.",
+    ),
+    Operation(
+        "get",
+        "/v1/sessions/{session_id}",
+        "getSession",
+        "One of the caller's conversations; another user's is not found.",
+        ok=(200, SessionView),
+    ),
+    Operation(
+        "get",
+        "/v1/sessions/{session_id}/messages",
+        "sessionMessages",
+        "The messages of the caller's runs in one of their conversations, oldest first.",
+        ok=(200, SessionMessageList),
+        errors=(404, 422),
+        query=MessagesQuery,
+    ),
+)
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "post",
@@ -323,6 +364,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     *SCHEDULE_OPERATIONS,
     *ALERT_OPERATIONS,
+    *SESSION_OPERATIONS,
     Operation(
         "get",
         "/healthz",

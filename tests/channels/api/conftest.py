@@ -21,6 +21,7 @@ from core.runtime import Runtime
 from core.schedules import ScheduleBook
 from core.store.alerts import AlertStore
 from core.store.context import ContextStore
+from core.store.sessions import SessionHistoryStore
 from service.scheduling import schedule_book
 from tests.conftest import TenantFixture, make_tenant
 from tests.core.engine.harness import Engine, engine
@@ -90,6 +91,7 @@ def api_app(
         runtime,
         alerts=alerts,
         schedules=schedules or ScheduleBook(store),
+        sessions=SessionHistoryStore(store.db),
         max_body_bytes=max_body_bytes,
         stream=stream,
     )
