@@ -1,5 +1,7 @@
-"""`web_routes`: the page at `/` and its assets under `/static/`. No build step: plain HTML, CSS
-and JavaScript modules, read from the package directory."""
+"""`web_routes`: the page at `/`, the API reference at `/docs` and their assets under `/static/`.
+No build step: plain HTML, CSS and JavaScript modules, read from the package directory; the
+reference is the vendored Swagger UI (static/vendor/swagger-ui, see its README) over
+`/openapi.json`, so it needs no network."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
+# Swagger UI draws its icons as data: images; it still loads nothing from another origin.
+DOCS_HEADERS = {**HEADERS, "Content-Security-Policy": CSP.replace("img-src 'self'", "img-src 'self' data:")}
 
 
 class Assets(StaticFiles):
@@ -41,8 +45,13 @@ async def index(request: Request) -> Response:
     return FileResponse(STATIC / "index.html", headers=HEADERS)
 
 
+async def docs(request: Request) -> Response:
+    return FileResponse(STATIC / "docs.html", headers=DOCS_HEADERS)
+
+
 def web_routes() -> list[BaseRoute]:
     return [
         Route("/", index, methods=["GET"], name="web_index"),
+        Route("/docs", docs, methods=["GET"], name="web_docs"),
         Mount("/static", Assets(directory=STATIC), name="web_static"),
     ]
