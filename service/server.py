@@ -1,4 +1,5 @@
-"""`switchboard serve`: one Starlette app that owns the service's lifetime and mounts the surfaces."""
+"""The app `switchboard serve` runs (service/cli/serve.py binds its port and runs it): one Starlette
+app that owns the service's lifetime and mounts the surfaces."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
@@ -18,7 +18,6 @@ from channels.web import web_routes
 from core.settings import Settings
 from core.store.sessions import SessionHistoryStore
 from service import scale, scheduling, surfaces
-from service.cli.logs import configure_logging
 from service.composition import build_service
 from service.demo import ensure_demo_alerts, ensure_demo_tenant
 from service.metrics import metrics_route
@@ -69,32 +68,3 @@ def create_app(settings: Settings) -> Starlette:
     # The API's error shape for what no route takes too: a path the API's Mount cannot match (its
     # pattern stops at a newline, so `/v1/runs/%0Arun` never reaches it), a missing asset.
     return Starlette(routes=list(fixed), lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
-
-
-def serve(host: str | None = None, port: int | None = None, *, model: str | None = None) -> int:
-    settings = Settings()
-    if model:
-        settings.model.name = model
-    configure_logging()
-    host = host or settings.api.host
-    port = port or settings.api.port
-    log.info(
-        "Switchboard listening on %s (database %s)", browser_url(host, port), _safe_url(settings.database_url)
-    )
-    log.info("Open %s in a browser to chat with the bots and inspect runs", browser_url(host, port))
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
-    return 0
-
-
-def browser_url(host: str, port: int) -> str:
-    """The page's address as a person types it: a wildcard bind is reached on loopback."""
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
-
-
-def _safe_url(url: str) -> str:
-    """The database URL without its password, for logs."""
-    if "@" not in url:
-        return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"

@@ -119,7 +119,7 @@ def _decision_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
-        from service.server import serve
+        from service.cli.serve import serve
 
         return serve(args.host, args.port, model=args.model)
     if args.command == "worker":
