@@ -77,6 +77,38 @@ def test_a_conversation_continues_in_its_session(page: Page) -> None:
     assert page.hash_param("run") == run_id
 
 
+def test_signing_out_and_in_again_lists_and_reopens_past_conversations(page: Page) -> None:
+    page.sign_in(CUSTOMER_KEY)
+    assert page.text("#who").startswith("alice (demo-alice)")
+    assert "Demo shop" in page.text("#who-tenant") and page.text("#who-role") == "member"
+    assert not page.driver.find_elements(By.CSS_SELECTOR, "#chat-session, [id*=session-key]")  # no raw key
+    page.click("//button[.='New conversation']")
+    page.send("where is order 7?", bot="support")
+    page.wait_status("done")
+    first = page.hash_param("run")
+    page.click("//button[.='New conversation']")
+    page.send("hello again", bot="support")
+    page.wait_status("done")
+
+    page.click("//button[.='Sign out']")
+    page.find("#signin-key").send_keys(CUSTOMER_KEY)
+    page.click("//button[.='Sign in']")
+    titles = "#chat-sessions .title"
+    page.wait_text(titles, "where is order 7?")
+    listed = [e.text for e in page.driver.find_elements(By.CSS_SELECTOR, titles)]
+    assert listed.index("hello again") < listed.index("where is order 7?")  # newest first
+
+    page.click("//ul[@id='chat-sessions']//a[.//span[.='where is order 7?']]")
+    page.wait("the old conversation", answers(1))
+    assert [e.text for e in page.driver.find_elements(By.CSS_SELECTOR, "#chat-log .msg.user .text")] == [
+        "where is order 7?"
+    ]
+    assert page.hash_param("run") == first
+    page.send("and order 8?")  # it goes on where it was
+    page.wait("the second answer", answers(2))
+    page.wait_text("#chat-sessions a[aria-current]", "2 messages")
+
+
 def answers(count: int) -> Callable[[webdriver.Chrome], bool | None]:
     def shown(d: webdriver.Chrome) -> bool | None:
         return len(d.find_elements(By.CSS_SELECTOR, "#chat-log .turn .answer p")) == count or None

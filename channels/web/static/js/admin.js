@@ -88,12 +88,12 @@ export class AuditView {
     return h(
       "tr",
       {},
-      h("td", {}, when(entry.created_at)),
-      h("td", {}, entry.actor_user_id ?? "—"),
-      h("td", {}, entry.action),
-      h("td", {}, entry.tool ?? ""),
-      h("td", {}, entry.run_id ? h("a", { href: `#/runs/${entry.run_id}` }, entry.run_id) : ""),
-      h("td", {}, h("details", {}, h("summary", {}, "Detail"), jsonBlock(entry.detail, "Detail"))),
+      h("td", { "data-label": "When" }, when(entry.created_at)),
+      h("td", { "data-label": "Actor" }, entry.actor_user_id ?? "—"),
+      h("td", { "data-label": "Action" }, entry.action),
+      h("td", { "data-label": "Tool" }, entry.tool ?? ""),
+      h("td", { "data-label": "Run", class: "id" }, entry.run_id ? h("a", { href: `#/runs/${entry.run_id}` }, entry.run_id) : ""),
+      h("td", { "data-label": "Detail" }, h("details", {}, h("summary", {}, "Detail"), jsonBlock(entry.detail, "Detail"))),
     );
   }
 }

@@ -1,7 +1,9 @@
-// Alerts raised by anomaly checks, shown above the chat: what happened, where its card is posted,
-// and Acknowledge / Silence 1 h / Investigate, as on Slack. The API (the core's alert desk)
-// decides who may do what; a refusal is shown on the card. An investigation is a run of the
-// alert's bot in the session `alert-<id>`, opened in the chat like any conversation.
+// The Alerts page: alerts raised by anomaly checks, what happened, where its card is posted, and
+// Acknowledge / Silence 1 h / Investigate, as on Slack. The API (the core's alert desk) decides
+// who may do what; a refusal is shown on the card. The page is offered to those who may act on
+// alerts (an admin, or the owner of an anomaly check: they may silence as well as acknowledge),
+// not to every member in the middle of their chat. An investigation is a run of the alert's bot
+// in the session `alert-<id>`, opened in the chat like any conversation.
 import { act, button, errorLine } from "./cards.js";
 import { clear, h, when } from "./dom.js";
 
@@ -70,13 +72,32 @@ export function alertCard(api, alert, { onChanged = () => {} } = {}) {
   return card;
 }
 
-export class AlertsPanel {
+// Whether `me` (a member) owns an anomaly check or an alert of one: then the Alerts page is theirs too.
+export async function mayActOnAlerts(api, me) {
+  try {
+    const [{ schedules }, { alerts }] = await Promise.all([
+      api.get("/v1/schedules"),
+      api.get("/v1/alerts", { status: "all", limit: 200 }),
+    ]);
+    return schedules.some((s) => s.kind === "anomaly" && s.owner_id === me.user_id)
+      || alerts.some((a) => a.owner_id === me.user_id);
+  } catch {
+    return false;
+  }
+}
+
+export class AlertsView {
   constructor(ctx) {
     this.api = ctx.api;
-    this.panel = document.getElementById("alerts");
     this.list = document.getElementById("alerts-list");
+    this.note = document.getElementById("alerts-note");
+    this.status = document.getElementById("alerts-status");
     this.timer = null;
     this.shown = new Map(); // alert id → { updated: its updated_at on screen, item: its <li> }
+    this.status.addEventListener("change", () => {
+      this.shown = new Map();
+      this.load();
+    });
   }
 
   show() {
@@ -95,9 +116,10 @@ export class AlertsPanel {
   async load() {
     let alerts;
     try {
-      ({ alerts } = await this.api.get("/v1/alerts", { status: "live" }));
-    } catch {
-      return; // the panel is an aside: the chat goes on without it, and the next poll tries again
+      ({ alerts } = await this.api.get("/v1/alerts", { status: this.status.value, limit: 200 }));
+    } catch (error) {
+      this.note.textContent = error.message;
+      return;
     }
     const shown = new Map();
     for (const alert of alerts) {
@@ -110,7 +132,8 @@ export class AlertsPanel {
     if (items.some((item, i) => this.list.children[i] !== item) || items.length !== this.list.children.length) {
       clear(this.list).append(...items);
     }
-    this.panel.hidden = items.length === 0;
+    const which = this.status.value === "all" ? "" : `${this.status.selectedOptions[0].textContent} `;
+    this.note.textContent = items.length ? `${items.length} ${which}alert(s), newest first` : `No ${which}alerts.`;
   }
 
   entry(alert) {

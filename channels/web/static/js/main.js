@@ -1,26 +1,30 @@
-// Sign-in and navigation. The API key lives in sessionStorage only (gone with the tab); the
-// role is asked of the API each time, and every view reads its state from the API.
+// Sign-in and navigation. The API key lives in sessionStorage only (gone with the tab); who it
+// belongs to is asked of the API each time (`/v1/me`), and every view reads its state from the API.
 import { AuditView, ApprovalsView } from "./admin.js";
+import { AlertsView, mayActOnAlerts } from "./alerts.js";
 import { Api, ApiError } from "./api.js";
 import { ChatView } from "./chat.js";
 import { RunsView, RunView } from "./runs.js";
+import { SchedulesView } from "./schedules.js";
+import { UsageView } from "./usage.js";
 
 const KEY = "switchboard.apiKey";
 const $ = (id) => document.getElementById(id);
-const VIEWS = ["signin", "chat", "runs", "run", "approvals", "audit"];
-const ADMIN_ONLY = new Set(["audit"]);
+const VIEWS = ["signin", "chat", "runs", "run", "approvals", "alerts", "schedules", "usage", "audit"];
 
 async function identify(key) {
   const api = new Api(key);
-  const { bots } = await api.get("/v1/bots"); // an unknown key stops here with a 401
-  let admin = true;
-  try {
-    await api.get("/v1/audit", { limit: 1 });
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 403) throw error;
-    admin = false;
-  }
-  return { api, bots, admin };
+  const me = await api.get("/v1/me"); // an unknown key stops here with a 401
+  const { bots } = await api.get("/v1/bots");
+  const admin = me.role === "admin";
+  return { api, bots, me, admin, alerts: admin || (await mayActOnAlerts(api, me)) };
+}
+
+// Who may open a view: the audit log is an admin's; alerts are for those who may act on them.
+function allowed(ctx, name) {
+  if (name === "audit") return ctx.admin;
+  if (name === "alerts") return ctx.alerts;
+  return true;
 }
 
 function parseHash() {
@@ -44,7 +48,7 @@ function showOnly(name) {
 
 function route(ctx) {
   let { name, id, params } = parseHash();
-  if (!views[name] || (ADMIN_ONLY.has(name) && !ctx.admin)) name = "chat";
+  if (!views[name] || !allowed(ctx, name)) name = "chat";
   if (current && current !== views[name]) current.hide();
   current = views[name];
   showOnly(name);
@@ -52,13 +56,19 @@ function route(ctx) {
 }
 
 function start(ctx) {
-  $("who-role").textContent = ctx.admin ? "Signed in: admin" : "Signed in: member";
+  const { me } = ctx;
+  $("who-name").textContent = me.name === me.user_id ? me.name : `${me.name} (${me.user_id})`;
+  $("who-tenant").textContent = me.tenant_name;
+  $("who-tenant").title = `tenant ${me.tenant_id}`;
+  $("who-role").textContent = me.role;
   $("who").hidden = false;
   $("nav").hidden = false;
   for (const link of document.querySelectorAll("#nav [data-admin]")) link.hidden = !ctx.admin;
+  for (const link of document.querySelectorAll("#nav [data-alerts]")) link.hidden = !ctx.alerts;
   views = {
     chat: new ChatView(ctx), runs: new RunsView(ctx), run: new RunView(ctx),
-    approvals: new ApprovalsView(ctx), audit: new AuditView(ctx),
+    approvals: new ApprovalsView(ctx), alerts: new AlertsView(ctx), schedules: new SchedulesView(ctx),
+    usage: new UsageView(ctx), audit: new AuditView(ctx),
   };
   window.addEventListener("hashchange", () => route(ctx));
   route(ctx);

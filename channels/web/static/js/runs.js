@@ -6,6 +6,7 @@ import { clear, facts, h, money, when } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 import { follow } from "./stream.js";
 import { eventItem } from "./timeline.js";
+import { drawWaterfall } from "./waterfall.js";
 
 const STATUSES = [
   "queued", "running", "waiting_approval", "waiting_input", "needs_reconciliation", "completed", "failed", "cancelled",
@@ -59,13 +60,13 @@ export class RunsView {
     return h(
       "tr",
       { "data-run": run.id },
-      h("td", {}, h("a", { href: `#/runs/${run.id}` }, run.id)),
-      h("td", {}, run.bot),
-      h("td", {}, h("span", { class: `badge status-${run.status}` }, run.status)),
-      h("td", {}, run.user_id),
-      h("td", {}, when(run.created_at)),
-      h("td", { class: "num" }, String(run.usage.prompt_tokens + run.usage.completion_tokens)),
-      h("td", { class: "num" }, money(run.usage.cost_usd)),
+      h("td", { "data-label": "Run", class: "id" }, h("a", { href: `#/runs/${run.id}` }, run.id)),
+      h("td", { "data-label": "Bot" }, run.bot),
+      h("td", { "data-label": "Status" }, h("span", { class: `badge status-${run.status}` }, run.status)),
+      h("td", { "data-label": "User" }, run.user_id),
+      h("td", { "data-label": "Created" }, when(run.created_at)),
+      h("td", { class: "num", "data-label": "Tokens" }, String(run.usage.prompt_tokens + run.usage.completion_tokens)),
+      h("td", { class: "num", "data-label": "Cost" }, money(run.usage.cost_usd)),
     );
   }
 }
@@ -77,6 +78,8 @@ export class RunView {
     this.summary = $("run-summary");
     this.pending = $("run-pending");
     this.timeline = $("run-timeline");
+    this.waterfall = $("run-waterfall");
+    this.events = [];
     this.title = $("run-title");
     this.note = $("run-note");
   }
@@ -94,13 +97,15 @@ export class RunView {
   async load(runId, signal) {
     const api = this.ctx.api;
     this.title.textContent = `Run ${runId}`;
-    [this.summary, this.pending, this.timeline].forEach(clear);
+    [this.summary, this.pending, this.timeline, this.waterfall].forEach(clear);
+    this.events = [];
     this.note.textContent = "loading…";
     try {
       const run = await api.get(`/v1/runs/${encodeURIComponent(runId)}`, undefined, signal);
       await this.draw(run, signal);
       const list = await api.get(run.links.events, undefined, signal);
       for (const event of list.events) this.append(event);
+      this.drawSteps(run);
       this.note.textContent = `${list.events.length} events`;
       const last = list.events.at(-1)?.seq ?? 0;
       if (!["completed", "cancelled", "failed"].includes(list.status)) {
@@ -119,10 +124,16 @@ export class RunView {
   append(event) {
     if (this.timeline.querySelector(`[data-seq="${event.seq}"]`)) return;
     this.timeline.append(eventItem(event));
+    this.events.push(event);
+  }
+
+  drawSteps(run) {
+    drawWaterfall(this.waterfall, this.events, { start: run.created_at, now: Date.now() });
   }
 
   async onLive(event, run, signal) {
     this.append(event);
+    this.drawSteps(run);
     this.note.textContent = `${this.timeline.children.length} events · live`;
     const fresh = await this.ctx.api.get(`/v1/runs/${encodeURIComponent(run.id)}`, undefined, signal).catch(() => null);
     if (fresh && !signal.aborted) await this.draw(fresh, signal);

@@ -4,6 +4,11 @@
 import { facts, h, jsonBlock, money, when } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
+// A tool answered by a person (ask_user) records no duration of its own: say nothing then.
+export function duration(ms) {
+  return typeof ms === "number" && Number.isFinite(ms) ? `${Math.round(ms)} ms` : null;
+}
+
 function toolCalls(calls) {
   return (calls ?? []).map((c) => `${c.name}(${c.arguments})`).join("\n");
 }
@@ -26,10 +31,10 @@ function details(event) {
     case "ToolCallStarted":
       return facts([["Tool", p.tool], ["Attempt", p.attempt], ["Arguments", jsonBlock(p.args, "Arguments")]]);
     case "ToolCallSucceeded":
-      return facts([["Tool", p.tool], ["Duration", `${p.duration_ms} ms`], ["Result", jsonBlock(p.result, "Result")]]);
+      return facts([["Tool", p.tool], ["Duration", duration(p.duration_ms)], ["Result", jsonBlock(p.result, "Result")]]);
     case "ToolCallFailed":
       return facts([
-        ["Tool", p.tool], ["Error", p.error], ["Message", p.message], ["Duration", p.duration_ms && `${p.duration_ms} ms`],
+        ["Tool", p.tool], ["Error", p.error], ["Message", p.message], ["Duration", duration(p.duration_ms)],
       ]);
     case "ToolCallDenied":
       return facts([["Tool", p.tool], ["Decision", p.decision], ["Reason", p.reason]]);

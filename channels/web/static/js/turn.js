@@ -7,12 +7,13 @@ import { describeEvent, describeStatus } from "./status.js";
 import { CLOSING, follow } from "./stream.js";
 
 export class Turn {
-  constructor(api, run, { onStatus = () => {}, signal, canAnswer = true } = {}) {
+  constructor(api, run, { onStatus = () => {}, onCard = () => {}, signal, canAnswer = true } = {}) {
     this.api = api;
     this.run = run;
     this.canAnswer = canAnswer;
     this.reads = new Map();
     this.onStatus = onStatus;
+    this.onCard = onCard;
     this.signal = signal;
     this.last = 0;
     this.text = h("div", { class: "text" });
@@ -94,6 +95,7 @@ export class Turn {
     const old = this.cardList.querySelector(`[data-approval="${CSS.escape(id)}"], [data-question="${CSS.escape(id)}"]`);
     if (old) old.replaceWith(card);
     else this.cardList.append(card);
+    this.onCard(this, card);
   }
 
   // Drawn from the event at once, then redrawn from the API's view (status, may_decide). Only
