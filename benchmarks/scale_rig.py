@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -136,6 +137,20 @@ def _wait_port(port: int, timeout: float) -> None:
     raise RuntimeError(f"nothing listens on {port} after {timeout}s")
 
 
+def _wait_ready(url: str, timeout: float) -> None:
+    """Until `url` answers 200: `serve` binds its port before its startup (migrations) is done."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=max(0.1, deadline - time.monotonic())) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout}s")
+
+
 def _wait_log(log: Path, text: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -176,6 +191,7 @@ async def rig(options: RigOptions, logs: Path) -> AsyncIterator[Rig]:
         procs.append(api)
         await asyncio.to_thread(_wait_port, options.model_port, 30)
         await asyncio.to_thread(_wait_port, options.api_port, 60)
+        await asyncio.to_thread(_wait_ready, f"http://127.0.0.1:{options.api_port}/healthz", 60)
         keys = await _make_keys(database_url, options.users)
         workers = []
         for i in range(options.workers):

@@ -1,0 +1,633 @@
+"""Switchboard against the peer runtime (Agno AgentOS), alternately, in one sitting (issue 18).
+
+Workload, the same for both: the scripted OpenAI-compatible model in its own process with
+`--latency-ms` per completion (300), each run one model call → one read tool (`lookup`) → one
+model call, PostgreSQL at 127.0.0.1:5432 (a fresh database for every measurement), `--runs`
+runs (1,000) started at once. Configurations, alternated A B C D, A B C D … over `--repeats`:
+
+- peer-1w, peer-2w: benchmarks/peer_app.py (one agno Agent, PostgresDb storage, served by AgentOS)
+  under uvicorn with 1 or 2 workers, in the peer's own virtualenv outside the repository
+  (`--peer-venv`, created and filled from PyPI on first use, then reused).
+- serve: `switchboard serve` on its defaults, no broker: the embedded in-process worker.
+- celery: the API (`serve`) and 2 Celery workers (`switchboard worker`), Redis as broker,
+  as benchmarks/scale_rig.py starts them.
+
+How a run's end is seen. The peer answers its HTTP request when the run is done: that response is
+both its ingress and its completion. Switchboard answers 202 at once (429 + Retry-After when
+admission is full: the client waits it out, retries and counts the refusal); one watcher asks the
+database twice a second how many runs are still open, and once none are (or the timeout passes),
+the CPU and database counters are read, then every run is fetched with `GET /v1/runs/{id}`: its
+status and its `updated_at` give the completion. Latencies start at the client's first attempt.
+
+Figures, min / median / max over the repeats: throughput (completed runs per second, from the
+first submission to the last completion), completion p50/p99, ingress p99 (submission → HTTP
+answer), CPU per run of each process group (the runtime's processes and their children; the
+PostgreSQL backends serving the measured database plus the server's own auxiliary processes;
+Redis; the scripted model and this load generator shown apart), PostgreSQL work per run
+(statements from pg_stat_statements where it is loaded, else transactions and rows from
+pg_stat_database, labelled), the machine's CPU steal and load average over each measurement.
+CPU is read from /proc every second, so a process that exits loses at most its last second.
+
+    python -m benchmarks.peer_compare                          # 1,000 runs × 3 repeats (minutes)
+    python -m benchmarks.peer_compare --runs 30 --repeats 1    # smoke
+    python -m benchmarks.peer_compare --configs serve peer-2w --runs 200
+
+Needs PostgreSQL at 127.0.0.1:5432 (user postgres, trust) and Redis at 127.0.0.1:6379 (celery).
+Only 127.0.0.1 is reached once the peer's virtualenv exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+import psycopg
+
+from benchmarks.accounting import (
+    WATCH_MARK,
+    CpuLedger,
+    PgCounters,
+    Roles,
+    drop_database,
+    fresh_database,
+    pg_per_run,
+    read_cpu_line,
+    read_pg_counters,
+    read_procs,
+)
+from benchmarks.scale_rig import REPO, SCRIPT, Rig, RigOptions, _spawn, _wait_port, rig
+
+PEER_PACKAGE = "agno"
+PEER_VERSION = "3.1.10"
+PEER_EXTRAS = "os,postgres,openai"
+PEER_ALSO = ("psycopg[binary]",)  # agno's postgres extra leaves the driver to the user
+DEFAULT_VENV = Path.home() / ".cache" / "switchboard-bench" / "agno-venv"
+FINISHED = ("completed", "failed", "cancelled", "waiting_approval", "waiting_input")
+MAX_RETRIES = 30  # a refused submission is tried again this many times at most
+WARMUP_RUNS = 5
+SAMPLE_EVERY_S = 1.0
+# A PostgreSQL 15 backend publishes its counters at most once a second, and one that went idle
+# within a second of its last report waits 10 s: read pg_stat_database only after 11 s of quiet.
+STATS_SETTLE_S = 11.0
+
+
+@dataclass(frozen=True)
+class Config:
+    key: str
+    label: str
+    kind: str  # "peer", "serve" or "celery"
+    workers: int
+
+
+CONFIGS = {
+    c.key: c
+    for c in (
+        Config("peer-1w", "peer (agno AgentOS), 1 uvicorn worker", "peer", 1),
+        Config("peer-2w", "peer (agno AgentOS), 2 uvicorn workers", "peer", 2),
+        Config("serve", "Switchboard `serve` (embedded default)", "serve", 0),
+        Config("celery", "Switchboard, API + 2 Celery workers", "celery", 2),
+    )
+}
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class Outcome:
+    """What the clients saw: per completed run, when it was first submitted, answered and finished."""
+
+    submitted: list[float] = field(default_factory=list)  # wall clock, first attempt
+    ingress: list[float] = field(default_factory=list)  # seconds to the accepted HTTP answer
+    finished: list[float] = field(default_factory=list)  # wall clock, run done
+    refusals: int = 0
+    errors: int = 0
+    own_xacts: int = 0  # the watcher's transactions in the measured database
+
+    @property
+    def completion(self) -> list[float]:
+        return [f - s for s, f in zip(self.submitted, self.finished, strict=True)]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    config: str
+    runs: int
+    completed: int
+    errors: int
+    refusals: int
+    throughput: float
+    completion_p50: float
+    completion_p99: float
+    ingress_p99_ms: float
+    cpu_ms_per_run: dict[str, float]
+    pg_per_run: dict[str, float]
+    steal_pct: float
+    load: tuple[float, float]
+    wall_s: float
+
+    def line(self) -> str:
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in self.cpu_ms_per_run.items())
+        pg = ", ".join(f"{k} {v:.1f}" for k, v in self.pg_per_run.items())
+        return (
+            f"  {self.completed}/{self.runs} completed, {self.errors} errors, {self.refusals} refusals; "
+            f"{self.throughput:.1f} runs/s; completion p50 {self.completion_p50:.2f}s "
+            f"p99 {self.completion_p99:.2f}s; ingress p99 {self.ingress_p99_ms:.0f}ms; wall {self.wall_s:.1f}s\n"
+            f"  CPU ms/run: {cpu}; PostgreSQL per run: {pg}; steal {self.steal_pct:.1f}%; "
+            f"load {self.load[0]:.2f}/{self.load[1]:.2f}"
+        )
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def measure(
+    config: Config,
+    runs: int,
+    outcome: Outcome,
+    cpu: dict[str, float],
+    pg: dict[str, float],
+    ticks: tuple[tuple[int, int], tuple[int, int]],
+    wall_s: float,
+) -> Measurement:
+    done = len(outcome.finished)
+    span = max(outcome.finished) - min(outcome.submitted) if done else float("nan")
+    (total0, steal0), (total1, steal1) = ticks
+    return Measurement(
+        config=config.key,
+        runs=runs,
+        completed=done,
+        errors=runs - done,
+        refusals=outcome.refusals,
+        throughput=done / span if done else 0.0,
+        completion_p50=percentile(outcome.completion, 50),
+        completion_p99=percentile(outcome.completion, 99),
+        ingress_p99_ms=percentile(outcome.ingress, 99) * 1000,
+        cpu_ms_per_run={k: v * 1000 / max(done, 1) for k, v in cpu.items()},
+        pg_per_run=pg,
+        steal_pct=100 * (steal1 - steal0) / max(total1 - total0, 1),
+        load=os.getloadavg()[:2],
+        wall_s=wall_s,
+    )
+
+
+# ---------------------------------------------------------------- the table
+
+
+def spread(values: Sequence[float], fmt: str) -> str:
+    """min / median / max, or the one value."""
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return format(values[0], fmt)
+    return " / ".join(format(v, fmt) for v in (min(values), statistics.median(values), max(values)))
+
+
+Column = tuple[str, Callable[["Measurement"], float], str]
+HEADLINE: tuple[Column, ...] = (
+    ("throughput, runs/s", lambda m: m.throughput, ".1f"),
+    ("completion p50, s", lambda m: m.completion_p50, ".1f"),
+    ("completion p99, s", lambda m: m.completion_p99, ".1f"),
+    ("ingress p99, ms", lambda m: m.ingress_p99_ms, ".0f"),
+    ("CPU per run: runtime + PostgreSQL + Redis, ms", lambda m: _total_cpu(m), ".1f"),
+    ("refusals (429)", lambda m: m.refusals, ".0f"),
+    ("errors", lambda m: m.errors, ".0f"),
+)
+DETAIL: tuple[Column, ...] = (
+    ("runtime CPU/run, ms", lambda m: m.cpu_ms_per_run["runtime"], ".1f"),
+    ("PostgreSQL CPU/run, ms", lambda m: m.cpu_ms_per_run["postgres"], ".1f"),
+    ("Redis CPU/run, ms", lambda m: m.cpu_ms_per_run["redis"], ".1f"),
+    ("scripted model CPU/run, ms", lambda m: m.cpu_ms_per_run["model"], ".1f"),
+    ("load generator CPU/run, ms", lambda m: m.cpu_ms_per_run["loadgen"], ".1f"),
+    ("PG commits/run", lambda m: m.pg_per_run["xacts"], ".1f"),
+    ("PG rows inserted/run", lambda m: m.pg_per_run["inserted"], ".1f"),
+    ("PG rows updated/run", lambda m: m.pg_per_run["updated"], ".1f"),
+    ("steal, %", lambda m: m.steal_pct, ".1f"),
+    ("load avg, 1 min", lambda m: m.load[0], ".2f"),
+)
+STATEMENTS: Column = ("PG statements/run", lambda m: m.pg_per_run["statements"], ".1f")
+
+
+def _total_cpu(m: Measurement) -> float:
+    return m.cpu_ms_per_run["runtime"] + m.cpu_ms_per_run["postgres"] + m.cpu_ms_per_run["redis"]
+
+
+def format_table(results: dict[str, list[Measurement]], title: str, columns: Sequence[Column]) -> str:
+    """A markdown table, a row per configuration, each cell min / median / max over the repeats."""
+    head = [title, *(c[0] for c in columns)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key, measured in results.items():
+        cells = [CONFIGS[key].label, *(spread([get(m) for m in measured], fmt) for _, get, fmt in columns)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def format_tables(results: dict[str, list[Measurement]], runs: int) -> str:
+    """The headline table, then where the CPU and the database work went."""
+    detail = list(DETAIL)
+    if has_statements(results):
+        detail.insert(5, STATEMENTS)
+    return "\n\n".join(
+        (
+            format_table(results, f"{runs:,} concurrent runs (min / median / max)", HEADLINE),
+            format_table(results, "per run, and the machine (min / median / max)", detail),
+        )
+    )
+
+
+def has_statements(results: dict[str, list[Measurement]]) -> bool:
+    measured = [m for ms in results.values() for m in ms]
+    return bool(measured) and all("statements" in m.pg_per_run for m in measured)
+
+
+# ---------------------------------------------------------------- the peer
+
+
+@dataclass(frozen=True)
+class Workload:
+    runs: int
+    latency_ms: float
+    users: int  # Switchboard API keys (and the peer's user_id values) the runs are spread over
+    submitters: int  # connections submitting to Switchboard; the peer holds one per run
+    timeout_s: float  # the longest one measurement may take
+
+
+def ensure_peer_venv(venv: Path) -> str:
+    """The peer's virtualenv, created and filled once; the agno version it holds."""
+    python = venv / "bin" / "python"
+    marker = venv / "peer-version"
+    if marker.exists():
+        return marker.read_text().strip()
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--quiet"]
+    exact = f"{PEER_PACKAGE}[{PEER_EXTRAS}]=={PEER_VERSION}"
+    if subprocess.run([*pip, exact, *PEER_ALSO]).returncode != 0:
+        nearest = f"{PEER_PACKAGE}[{PEER_EXTRAS}]~={PEER_VERSION.rsplit('.', 1)[0]}.0"
+        print(f"  {exact} would not install; taking the nearest 3.1.x ({nearest})")
+        subprocess.run([*pip, nearest, *PEER_ALSO], check=True)
+    probe = [str(python), "-c", f"import importlib.metadata as m; print(m.version('{PEER_PACKAGE}'))"]
+    version = subprocess.run(probe, check=True, capture_output=True, text=True).stdout.strip()
+    marker.write_text(version + "\n")
+    return version
+
+
+@dataclass(frozen=True)
+class Peer:
+    url: str
+    server: subprocess.Popen[bytes]
+    model: subprocess.Popen[bytes]
+
+
+def _stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@asynccontextmanager
+async def peer_rig(
+    config: Config, w: Workload, venv: Path, database_url: str, port: int, logs: Path
+) -> AsyncIterator[Peer]:
+    """The scripted model and the peer under uvicorn, its tables created first (once)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGNO_", "PEER_"))}
+    env |= {
+        "PYTHONPATH": str(REPO),  # for `-m core.scripted_model`; the peer imports nothing of ours
+        "PEER_DATABASE_URL": database_url.replace("postgresql://", "postgresql+psycopg://", 1),
+        "PEER_MODEL_URL": f"http://127.0.0.1:{port + 1}/v1",
+        "AGNO_TELEMETRY": "false",
+    }
+    model_args = ["--script", str(SCRIPT), "--port", str(port + 1), "--latency-ms", str(w.latency_ms)]
+    model = _spawn(["-m", "core.scripted_model", *model_args], env, logs / f"{config.key}-model.log")
+    python, app_dir, log = str(venv / "bin" / "python"), REPO / "benchmarks", logs / f"{config.key}.log"
+    procs = [model]
+    try:
+        with open(log, "ab") as out:
+            provision = [python, str(app_dir / "peer_app.py")]
+            await asyncio.to_thread(
+                subprocess.run, provision, env=env, stdout=out, stderr=out, check=True, timeout=120
+            )
+            uvicorn = ["-m", "uvicorn", "peer_app:app", "--app-dir", str(app_dir), "--host", "127.0.0.1"]
+            uvicorn += ["--port", str(port), "--workers", str(config.workers), "--no-access-log"]
+            server = subprocess.Popen([python, *uvicorn], env=env, stdout=out, stderr=subprocess.STDOUT)
+        procs.insert(0, server)
+        await asyncio.to_thread(_wait_port, port + 1, 30)
+        await asyncio.to_thread(_wait_port, port, 60)
+        yield Peer(f"http://127.0.0.1:{port}", server, model)
+    finally:
+        await asyncio.to_thread(_stop, procs)
+
+
+async def drive_peer(peer: Peer, w: Workload, runs: int, first: int = 0) -> Outcome:
+    """`runs` runs at once, one HTTP request each; the answer is the run's end."""
+    outcome = Outcome()
+    connector = aiohttp.TCPConnector(limit=runs)
+    timeout = aiohttp.ClientTimeout(total=w.timeout_s)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
+
+        async def one(i: int) -> None:
+            form = {"message": f"order {i}", "stream": "false", "user_id": f"user{i % w.users}"}
+            wall, started = time.time(), time.perf_counter()
+            try:
+                async with client.post(f"{peer.url}/agents/bench/runs", data=form) as response:
+                    body = await response.json(content_type=None)
+                ok = response.status == 200 and isinstance(body, dict) and body.get("status") == "COMPLETED"
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                print(f"    peer run {i}: {type(exc).__name__}: {exc}")
+                ok = False
+            elapsed = time.perf_counter() - started
+            if not ok:
+                outcome.errors += 1
+                return
+            outcome.submitted.append(wall)
+            outcome.ingress.append(elapsed)
+            outcome.finished.append(wall + elapsed)
+
+        await asyncio.gather(*(one(first + i) for i in range(runs)))
+    return outcome
+
+
+# ---------------------------------------------------------------- Switchboard
+
+
+@dataclass
+class Accepted:
+    run_id: str
+    key: str
+    submitted: float  # wall clock, first attempt
+    ingress: float  # seconds, the accepted attempt
+
+
+async def submit_all(r: Rig, w: Workload, runs: int, first: int, outcome: Outcome) -> list[Accepted]:
+    """Submit every run at once over `w.submitters` connections; a 429/503 is waited out
+    (Retry-After, at most 10 s) and retried, at most MAX_RETRIES times, and counted."""
+    accepted: list[Accepted] = []
+    connector = aiohttp.TCPConnector(limit=w.submitters)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as client:
+
+        async def one(i: int) -> None:
+            key = r.keys[i % len(r.keys)]
+            wall = time.time()
+            for _ in range(MAX_RETRIES + 1):
+                started = time.perf_counter()
+                try:
+                    async with client.post(
+                        f"{r.api_url}/v1/runs",
+                        json={"bot": "bench", "message": f"order {i}"},
+                        headers={"Authorization": f"Bearer {key}"},
+                    ) as response:
+                        body = await response.json(content_type=None)
+                        retry_after = response.headers.get("Retry-After", "1")
+                except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                    print(f"    submit {i}: {type(exc).__name__}: {exc}")
+                    break
+                if response.status == 202:
+                    accepted.append(Accepted(str(body["id"]), key, wall, time.perf_counter() - started))
+                    return
+                if response.status not in (429, 503):
+                    print(f"    submit {i}: {response.status} {body}")
+                    break
+                outcome.refusals += 1
+                await asyncio.sleep(min(10.0, float(retry_after) if retry_after.isdigit() else 1.0))
+            outcome.errors += 1
+
+        await asyncio.gather(*(one(first + i) for i in range(runs)))
+    return accepted
+
+
+async def wait_open_runs(database_url: str, deadline: float, outcome: Outcome) -> None:
+    """Until no run in the database is open (or the deadline): one cheap query twice a second."""
+    finished = ", ".join(f"'{s}'" for s in FINISHED)
+    query = f"SELECT count(*) FROM runs WHERE status NOT IN ({finished}) {WATCH_MARK}"
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = await (await conn.execute(query.encode())).fetchone()
+            outcome.own_xacts += 1
+            if row is not None and row[0] == 0:
+                return
+            await asyncio.sleep(0.5)
+    print("    timed out waiting for the runs to finish")
+
+
+async def fetch_finished(r: Rig, w: Workload, accepted: list[Accepted], outcome: Outcome) -> None:
+    """`GET /v1/runs/{id}` for every accepted run: completed ones give their `updated_at`."""
+    gate = asyncio.Semaphore(w.submitters)
+    connector = aiohttp.TCPConnector(limit=w.submitters)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as client:
+
+        async def one(a: Accepted) -> None:
+            async with gate:
+                headers = {"Authorization": f"Bearer {a.key}"}
+                async with client.get(f"{r.api_url}/v1/runs/{a.run_id}", headers=headers) as response:
+                    body = await response.json(content_type=None)
+            if response.status != 200 or body.get("status") != "completed":
+                outcome.errors += 1
+                return
+            outcome.submitted.append(a.submitted)
+            outcome.ingress.append(a.ingress)
+            outcome.finished.append(datetime.fromisoformat(body["updated_at"]).timestamp())
+
+        await asyncio.gather(*(one(a) for a in accepted))
+
+
+def switchboard_options(config: Config, w: Workload, database_url: str, port: int) -> RigOptions:
+    env = {"SWITCHBOARD_BROKER_URL": ""} if config.kind == "serve" else {}
+    return RigOptions(
+        workers=config.workers,
+        latency_ms=w.latency_ms,
+        users=w.users,
+        extra_env=env,
+        database_url=database_url,
+        api_port=port,
+        model_port=port + 1,
+    )
+
+
+# ---------------------------------------------------------------- one measurement
+
+
+@dataclass
+class Probe:
+    """CPU per process group (sampled every second), steal ticks, PostgreSQL counters."""
+
+    roles: Roles
+    ledger: CpuLedger = field(init=False)
+    ticks: list[tuple[int, int]] = field(default_factory=list)
+    pg_before: PgCounters | None = None
+    started: float = 0.0
+    _sampler: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        self.ledger = CpuLedger(self.roles)
+
+    async def start(self) -> None:
+        await asyncio.sleep(STATS_SETTLE_S)  # the warm-up's counters published
+        self.pg_before = await asyncio.to_thread(read_pg_counters, self.roles.database)
+        self.ledger.start(await asyncio.to_thread(read_procs))
+        self.ticks = [read_cpu_line()]
+        self.started = time.monotonic()
+        self._sampler = asyncio.create_task(self._sample())
+
+    async def _sample(self) -> None:
+        while True:
+            await asyncio.sleep(SAMPLE_EVERY_S)
+            self.ledger.observe(await asyncio.to_thread(read_procs))
+
+    async def stop(self) -> tuple[dict[str, float], float]:
+        """CPU seconds per group and the wall seconds since start."""
+        assert self._sampler is not None
+        self._sampler.cancel()
+        self.ledger.observe(await asyncio.to_thread(read_procs))
+        self.ticks.append(read_cpu_line())
+        return self.ledger.totals(), time.monotonic() - self.started
+
+    async def pg(self, runs: int, own_xacts: int) -> dict[str, float]:
+        await asyncio.sleep(STATS_SETTLE_S)
+        after = await asyncio.to_thread(read_pg_counters, self.roles.database)
+        assert self.pg_before is not None
+        return pg_per_run(self.pg_before, after, runs, own_xacts)
+
+
+async def measure_peer(config: Config, w: Workload, venv: Path, database: str, logs: Path) -> Measurement:
+    url = await asyncio.to_thread(fresh_database, database)
+    async with peer_rig(config, w, venv, url, PORTS[config.key], logs) as peer:
+        warm = await drive_peer(peer, w, WARMUP_RUNS, first=w.runs)
+        if warm.errors:
+            raise RuntimeError(f"the peer failed {warm.errors} of {WARMUP_RUNS} warm-up runs: see {logs}")
+        probe = Probe(Roles(runtime=(peer.server.pid,), model=(peer.model.pid,), database=database))
+        await probe.start()
+        outcome = await drive_peer(peer, w, w.runs)
+        cpu, wall = await probe.stop()
+        pg = await probe.pg(len(outcome.finished), 0)
+    return measure(config, w.runs, outcome, cpu, pg, (probe.ticks[0], probe.ticks[1]), wall)
+
+
+async def measure_switchboard(config: Config, w: Workload, database: str, logs: Path) -> Measurement:
+    url = await asyncio.to_thread(fresh_database, database)
+    options = switchboard_options(config, w, url, PORTS[config.key])
+    async with rig(options, logs / config.key) as r:
+        warm = Outcome()
+        await wait_open_runs(url, time.monotonic() + 60, warm)  # nothing open yet; connects once
+        await submit_all(r, w, WARMUP_RUNS, w.runs, warm)
+        await wait_open_runs(url, time.monotonic() + 60, warm)
+        runtime = (r.api.pid, *(p.pid for p in r.workers))
+        probe = Probe(Roles(runtime=runtime, model=(r.model.pid,), database=database))
+        await probe.start()
+        outcome = Outcome()
+        accepted = await submit_all(r, w, w.runs, 0, outcome)
+        await wait_open_runs(url, probe.started + w.timeout_s, outcome)
+        cpu, wall = await probe.stop()
+        pg = await probe.pg(len(accepted), outcome.own_xacts)
+        await fetch_finished(r, w, accepted, outcome)
+    return measure(config, w.runs, outcome, cpu, pg, (probe.ticks[0], probe.ticks[1]), wall)
+
+
+PORTS = {"peer-1w": 18610, "peer-2w": 18620, "serve": 18630, "celery": 18640}  # +1: its scripted model
+
+
+async def measure_config(config: Config, w: Workload, venv: Path, logs: Path) -> Measurement:
+    database = f"peer_compare_{config.key.replace('-', '_')}_{os.getpid()}"
+    try:
+        if config.kind == "peer":
+            return await measure_peer(config, w, venv, database, logs)
+        return await measure_switchboard(config, w, database, logs)
+    finally:
+        await asyncio.to_thread(drop_database, database)
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=1000, help="concurrent runs per measurement")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of every configuration, alternated")
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+    parser.add_argument(
+        "--latency-ms", type=float, default=300.0, help="the scripted model's latency per completion"
+    )
+    parser.add_argument("--users", type=int, default=100, help="API keys (users) the runs are spread over")
+    parser.add_argument("--submitters", type=int, default=100, help="connections submitting to Switchboard")
+    parser.add_argument("--timeout", type=float, default=900.0, help="longest measurement, seconds")
+    parser.add_argument("--peer-venv", type=Path, default=DEFAULT_VENV, help="the peer's own virtualenv")
+    parser.add_argument("--logs", type=Path, help="keep the processes' logs here")
+    args = parser.parse_args(argv)
+    if not 1 <= args.runs <= 10_000 or not 1 <= args.repeats <= 10 or not 10 <= args.timeout <= 3600:
+        parser.error("1 ≤ --runs ≤ 10000, 1 ≤ --repeats ≤ 10, 10 ≤ --timeout ≤ 3600")
+    return args
+
+
+async def compare(args: argparse.Namespace, logs: Path) -> dict[str, list[Measurement]]:
+    w = Workload(args.runs, args.latency_ms, args.users, args.submitters, args.timeout)
+    results: dict[str, list[Measurement]] = {key: [] for key in args.configs}
+    for repeat in range(args.repeats):
+        for key in args.configs:
+            print(f"[{repeat + 1}/{args.repeats}] {CONFIGS[key].label}: {w.runs} runs", flush=True)
+            try:
+                measured = await measure_config(CONFIGS[key], w, args.peer_venv, logs)
+            except (
+                RuntimeError,
+                OSError,
+                subprocess.SubprocessError,
+                psycopg.Error,
+                aiohttp.ClientError,
+            ) as exc:
+                print(f"  failed: {type(exc).__name__}: {exc}", flush=True)
+                continue
+            print(measured.line(), flush=True)
+            results[key].append(measured)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    if any(CONFIGS[k].kind == "peer" for k in args.configs):
+        version = ensure_peer_venv(args.peer_venv)
+        note = "" if version == PEER_VERSION else f" (not {PEER_VERSION}: the nearest that installed)"
+        print(f"peer: {PEER_PACKAGE} {version}{note} in {args.peer_venv}")
+    cores = os.cpu_count()
+    print(f"model {args.latency_ms:g} ms per completion; {cores} cores; load {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory() as scratch:
+        logs = args.logs or Path(scratch)
+        logs.mkdir(parents=True, exist_ok=True)
+        results = asyncio.run(compare(args, logs))
+    print()
+    print(format_tables({k: v for k, v in results.items() if v}, args.runs))
+    counted = (
+        "statements (pg_stat_statements)"
+        if has_statements(results)
+        else "commits (pg_stat_database xact_commit, read-only transactions included)"
+    )
+    print(
+        f"\nPostgreSQL work per run counts {counted}, rows inserted and updated (pg_stat_database) in the"
+        " measured database only, the watcher's own queries taken out. PostgreSQL CPU: the backends of"
+        " that database and the server's shared processes. Redis is shared with anything else on the machine."
+    )
+
+
+if __name__ == "__main__":
+    main()
