@@ -1,6 +1,8 @@
 // A run's steps as a waterfall: each model call, tool call and wait for a person as a bar on the
-// run's clock, from the event that opened it to the one that closed it, with its duration. A
-// step still open (the run is live) runs to now.
+// run's clock, from the event that opened it to the one that closed it, with that duration (the
+// time the run spent in the step, commits included). What the work itself took, when its event
+// records it (a model's latency, a tool's duration), is in the row's title. A step still open
+// (the run is live) runs to now.
 import { clear, h } from "./dom.js";
 
 const OPENS = {
@@ -34,8 +36,8 @@ export function steps(events, now = Date.now()) {
     if (key && open.has(key)) {
       const step = open.get(key);
       open.delete(key);
-      const ms = event.type === "ModelResponded" && typeof p.latency_ms === "number" ? p.latency_ms : at - step.start;
-      done.push({ ...step, end: at, ms, open: false, outcome: event.type });
+      const work = typeof p.latency_ms === "number" ? p.latency_ms : typeof p.duration_ms === "number" ? p.duration_ms : null;
+      done.push({ ...step, end: at, ms: at - step.start, work, open: false, outcome: event.type });
     }
     const opened = OPENS[event.type]?.(p, event);
     if (opened) open.set(opened.key, { ...opened, start: at });
@@ -43,7 +45,7 @@ export function steps(events, now = Date.now()) {
   }
   for (const step of open.values()) {
     const end = ended ?? now; // a run that ended left it unfinished; a live one is still in it
-    done.push({ ...step, end, ms: end - step.start, open: ended === null });
+    done.push({ ...step, end, ms: end - step.start, work: null, open: ended === null });
   }
   return done.sort((a, b) => a.start - b.start);
 }
@@ -66,10 +68,11 @@ export function drawWaterfall(list, events, { start, now }) {
     bar.style.left = `${((step.start - zero) / span) * 100}%`;
     bar.style.width = `${Math.max(((step.end - step.start) / span) * 100, 0.4)}%`;
     const took = step.open ? `${format(step.ms)} so far` : format(step.ms);
+    const title = step.work === null ? null : `${step.kind === "model" ? "the model answered in" : "the tool ran for"} ${format(step.work)}`;
     list.append(
       h(
         "li",
-        { class: `wf-row kind-${step.kind}`, "data-kind": step.kind },
+        { class: `wf-row kind-${step.kind}`, "data-kind": step.kind, title },
         h("span", { class: "wf-label" }, step.label),
         h("span", { class: "wf-track", "aria-hidden": "true" }, bar),
         h("span", { class: "wf-ms" }, took),
