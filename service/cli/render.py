@@ -1,59 +1,60 @@
-"""Concise text for people, JSON for machines: how the CLI shows runs, their timelines, and the
-decisions they wait for."""
+"""Concise text for people: how the CLI shows what the REST API returns (runs, their timelines,
+the decisions they wait for, the audit log). `--json` prints the API's own JSON instead."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from core.records import Approval, AuditEntry, Question, Run, RunEvent
+from service.cli.output import paint, table
 
 
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
 
 
-def run_json(run: Run) -> dict[str, Any]:
+def when(iso: str | None) -> str:
+    """An API timestamp as people read it: `2026-12-07 17:30:05Z`."""
+    return iso.replace("T", " ")[:19] + "Z" if iso else "-"
+
+
+def _event_colour(kind: str) -> str | None:
+    if kind in ("RunCompleted", "ApprovalDecided", "QuestionAnswered"):
+        return None
     return {
-        "id": run.id,
-        "bot": run.bot,
-        "status": run.status.value,
-        "step": run.step,
-        "session_id": run.session_id,
-        "user_id": run.user_id,
-        "answer": run.answer,
-        "error": {"code": run.error_code, "message": run.error_message} if run.error_code else None,
-        "usage": {
-            "prompt_tokens": run.prompt_tokens,
-            "completion_tokens": run.completion_tokens,
-            "cost_usd": round(run.cost_usd, 6),
-        },
-        "created_at": iso(run.created_at),
-        "updated_at": iso(run.updated_at),
-    }
+        "RunFailed": "red",
+        "ToolCallFailed": "red",
+        "ApprovalRequested": "yellow",
+        "QuestionAsked": "yellow",
+    }.get(kind)
 
 
-def event_json(event: RunEvent) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "type": event.type,
-        "payload": event.payload,
-        "created_at": iso(event.created_at),
-    }
-
-
-def run_text(run: Run) -> str:
-    lines = [f"{run.id}  {run.bot}  {run.status.value}  step {run.step}"]
-    if run.error_code:
-        lines.append(f"error: {run.error_code}: {run.error_message}")
-    lines.append(f"tokens: {run.prompt_tokens} in / {run.completion_tokens} out, cost ${run.cost_usd:.6f}")
+def run_text(run: dict[str, Any]) -> str:
+    lines = [
+        f"{run['id']}  {run['bot']}  {paint(run['status'], _RUN_COLOURS.get(run['status']))}  step {run['step']}"
+    ]
+    if run.get("error"):
+        lines.append(f"error: {run['error']['code']}: {run['error']['message']}")
+    usage = run.get("usage") or {}
+    lines.append(
+        f"tokens: {usage.get('prompt_tokens', 0)} in / {usage.get('completion_tokens', 0)} out, "
+        f"cost ${usage.get('cost_usd', 0.0):.6f}"
+    )
     return "\n".join(lines)
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+_RUN_COLOURS = {"completed": "green", "failed": "red", "cancelled": "red"} | {
+    s: "yellow" for s in ("waiting_approval", "waiting_input", "needs_reconciliation")
+}
+
+
+def outcome_text(run: dict[str, Any], waiting: dict[str, Any] | None) -> str:
+    """Where a run is now: its answer, or what it waits for and how to decide it."""
+    if run["status"] == "completed":
+        return f"run {run['id']} completed:\n{run['answer']}"
+    return run_text(run) + (f"\n{waiting_text(waiting)}" if waiting else "")
 
 
 def _short(value: Any, limit: int = 120) -> str:
@@ -66,11 +67,12 @@ def _args(args: dict[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in args.items())
 
 
-def _summary(e: RunEvent) -> str:  # noqa: C901 - one line per event type reads best as one table
-    p = e.payload
-    if e.type in _GOVERNANCE:
-        return _GOVERNANCE[e.type](p)
-    match e.type:
+def _summary(e: dict[str, Any]) -> str:  # noqa: C901 - one line per event type reads best as one table
+    p = e.get("payload") or {}
+    kind = e.get("type", "")
+    if kind in _GOVERNANCE:
+        return _GOVERNANCE[kind](p)
+    match kind:
         case "RunCreated":
             return f"bot {p.get('bot')} for user {p.get('user_id')} via {p.get('surface')}"
         case "RunStarted":
@@ -105,11 +107,15 @@ def _summary(e: RunEvent) -> str:  # noqa: C901 - one line per event type reads 
             return _short(p) if p else ""
 
 
-def timeline_text(events: list[RunEvent]) -> str:
-    start = events[0].created_at if events else 0.0
-    return "\n".join(
-        f"{e.seq:>4}  +{e.created_at - start:8.3f}s  {e.type:<22} {_summary(e)}".rstrip() for e in events
-    )
+def timeline_text(events: list[dict[str, Any]]) -> str:
+    """One line per event (the API's `EventView`s): seq, seconds since the first, type, summary."""
+    start = epoch(events[0]["created_at"]) if events else 0.0
+    return "\n".join(timeline_line(e, start) for e in events)
+
+
+def timeline_line(e: dict[str, Any], start: float) -> str:
+    kind = paint(f"{e['type']:<22}", _event_colour(e["type"]))  # padded first: escapes have no width
+    return f"{e['seq']:>4}  +{epoch(e['created_at']) - start:8.3f}s  {kind} {_summary(e)}".rstrip()
 
 
 # --- governance: decisions in the timeline ----------------------------------------------------
@@ -183,93 +189,53 @@ _GOVERNANCE: dict[str, Callable[[dict[str, Any]], str]] = {
 # --- approvals, questions and the audit log ---------------------------------------------------
 
 
-def approval_json(a: Approval, *, may_decide: bool) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "run_id": a.run_id,
-        "tool": a.tool,
-        "args": a.args,
-        "tier": a.tier,
-        "requester_id": a.requester_id,
-        "status": a.status,
-        "decided_by": a.decided_by,
-        "decided_at": iso(a.decided_at) if a.decided_at is not None else None,
-        "reason": a.reason,
-        "expires_at": iso(a.expires_at),
-        "created_at": iso(a.created_at),
-        "may_decide": may_decide,
-    }
+def approvals_table(approvals: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            a["id"],
+            a["status"],
+            a["tier"],
+            _short(_call(a), 60),
+            a["run_id"],
+            a["requester_id"],
+            when(a["expires_at"]),
+            "yes" if a.get("may_decide") else "",
+        ]
+        for a in approvals
+    ]
+    headers = ["ID", "STATUS", "TIER", "CALL", "RUN", "ASKED BY", "EXPIRES", "YOURS"]
+    return table(headers, rows, colour_column=1)
 
 
-def approval_text(a: Approval, *, may_decide: bool) -> str:
-    decided = f" by {a.decided_by}" if a.decided_by else ""
-    mark = "  <- yours to decide" if may_decide else ""
-    return (
-        f"{a.id}  {a.status}{decided}  {a.tier}  {_call({'tool': a.tool, 'args': a.args})}  "
-        f"run {a.run_id}  asked by {a.requester_id}  expires {iso(a.expires_at)}{mark}"
-    )
-
-
-def question_json(q: Question) -> dict[str, Any]:
-    return {
-        "id": q.id,
-        "run_id": q.run_id,
-        "prompt": q.prompt,
-        "options": q.options,
-        "allow_free_text": q.allow_free_text,
-        "asked_of": q.asked_of,
-        "status": q.status,
-        "answer": q.answer,
-        "answered_by": q.answered_by,
-        "answered_at": iso(q.answered_at) if q.answered_at is not None else None,
-        "expires_at": iso(q.expires_at),
-    }
-
-
-def pending_json(item: Approval | Question | None) -> dict[str, Any] | None:
-    if item is None:
-        return None
-    if isinstance(item, Approval):
-        return {"kind": "approval", "id": item.id, "tool": item.tool, "args": item.args, "tier": item.tier}
-    return {
-        "kind": "question",
-        "id": item.id,
-        "prompt": item.prompt,
-        "options": item.options,
-        "allow_free_text": item.allow_free_text,
-    }
-
-
-def waiting_text(item: Approval | Question) -> str:
-    """What a parked run waits for, and the command that decides it."""
-    if isinstance(item, Approval):
-        who = "an admin" if item.tier == "admin" else item.requester_id
+def waiting_text(item: dict[str, Any]) -> str:
+    """What a parked run waits for (an `ApprovalView` or `QuestionView` with its `kind`), and the
+    command that decides it."""
+    if item.get("kind") == "approval":
+        who = "an admin" if item["tier"] == "admin" else item["requester_id"]
         return (
-            f"waiting for {who} to approve {_call({'tool': item.tool, 'args': item.args})}\n"
-            f"  switchboard approve {item.id}    (or: switchboard deny {item.id} --reason TEXT)"
+            f"waiting for {who} to approve {_call(item)}\n"
+            f"  switchboard approve {item['id']}    (or: switchboard deny {item['id']} --reason TEXT)"
         )
-    options = "\n".join(f"  {i}. {o}" for i, o in enumerate(item.options, 1))
-    free = "\n  (or answer in your own words)" if item.allow_free_text else ""
-    return (
-        f"question for {item.asked_of}: {item.prompt}\n{options}{free}\n  switchboard answer {item.id} OPTION"
-    )
+    if item.get("kind") == "question":
+        options = "\n".join(f"  {i}. {o}" for i, o in enumerate(item["options"], 1))
+        free = "\n  (or answer in your own words)" if item["allow_free_text"] else ""
+        return (
+            f"question for {item['asked_of']}: {item['prompt']}\n{options}{free}\n"
+            f"  switchboard answer {item['id']} OPTION"
+        )
+    return f"waiting for a reconciliation:\n  switchboard reconcile {item.get('run_id', 'RUN_ID')} done|not_done|retry"
 
 
-def audit_json(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "run_id": entry.run_id,
-        "actor_user_id": entry.actor_user_id,
-        "action": entry.action,
-        "tool": entry.tool,
-        "detail": entry.detail,
-        "created_at": iso(entry.created_at),
-    }
-
-
-def audit_text(entries: list[AuditEntry]) -> str:
-    return "\n".join(
-        f"{iso(e.created_at)}  {e.action:<20} {e.tool or '-':<14} {e.actor_user_id or '-':<12} "
-        f"{e.run_id or '-'}  {_short(e.detail, 100)}".rstrip()
+def audit_table(entries: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            when(e["created_at"]),
+            e["action"],
+            e.get("tool") or "-",
+            e.get("actor_user_id") or "-",
+            e.get("run_id") or "-",
+            _short(e["detail"], 80),
+        ]
         for e in entries
-    )
+    ]
+    return table(["TIME", "ACTION", "TOOL", "WHO", "RUN", "DETAIL"], rows)

@@ -29,7 +29,7 @@ from core.queue.bridge import LoopThread
 from core.queue.celery_app import CeleryOptions, celery_app, register_advance
 from core.queue.celery_queue import CeleryQueue
 from core.settings import Settings
-from service.cli import commands
+from service.cli import local
 from service.cli.logs import configure_logging
 from service.composition import Service, build_service
 
@@ -100,7 +100,7 @@ def worker(argv: list[str]) -> int:
             print("error: Celery options need SWITCHBOARD_BROKER_URL", file=sys.stderr)
             return 2
         try:
-            return asyncio.run(commands.worker(argparse.Namespace()))
+            return asyncio.run(local.worker(argparse.Namespace()))
         except StoreUnavailable as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 5
