@@ -3,8 +3,10 @@ listed newest first a page at a time, resumable by their key, and nobody else's 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from core.runtime import Submission
 from tests.channels.api.conftest import Api, auth
 from tests.channels.api.test_api import poll
 
@@ -110,3 +112,20 @@ async def test_the_openapi_document_describes_the_session_routes(api: Api) -> No
     for path in ("/v1/me", "/v1/sessions", "/v1/sessions/{session_id}", "/v1/sessions/{session_id}/messages"):
         assert "get" in document["paths"][path], path
     assert "next_cursor" in document["components"]["schemas"]["SessionList"]["properties"]
+
+
+async def test_a_conversation_held_on_another_surface_is_listed_without_a_key(api: Api) -> None:
+    who = api.tenant.member
+    thread = Submission(bot="support", text="from a slack thread", surface="slack", thread_key="C1:1700.1")
+    submitted = await api.engine.runtime.submit(who, thread)
+    assert submitted.run is not None
+    await api.engine.settle()
+    # A colleague in the same thread has a run there too: alice's listing counts only hers.
+    await api.engine.runtime.submit(api.tenant.other_member, replace(thread, text="bob joins"))
+    await api.engine.settle()
+    [listed] = (await get(api, api.keys.member, "/v1/sessions"))["sessions"]
+    assert listed["surface"] == "slack" and listed["key"] is None and listed["runs"] == 1
+    messages = (await get(api, api.keys.member, f"/v1/sessions/{listed['id']}/messages"))["messages"]
+    assert [m["content"] for m in messages if m["role"] == "user"] == ["from a slack thread"]
+    bobs = (await get(api, api.keys.other_member, "/v1/sessions"))["sessions"]
+    assert [s["title"] for s in bobs] == ["bob joins"]
