@@ -13,20 +13,23 @@ runs (1,000) started at once. Configurations, alternated A B C D, A B C D … ov
   as benchmarks/scale_rig.py starts them.
 
 How a run's end is seen. The peer answers its HTTP request when the run is done: that response is
-both its ingress and its completion. Switchboard answers 202 at once (429 + Retry-After when
-admission is full: the client waits it out, retries and counts the refusal); one watcher asks the
-database twice a second how many runs are still open, and once none are (or the timeout passes),
-the CPU and database counters are read, then every run is fetched with `GET /v1/runs/{id}`: its
-status and its `updated_at` give the completion. Latencies start at the client's first attempt.
+both its ingress and its completion. Switchboard answers 202 at once, or 429/503 + Retry-After
+when it sheds load or admission is full: the client waits it out, tries again (at most 30 times)
+and counts the refusal. One watcher asks the database twice a second how many runs are still
+open; once none are (or `--timeout` passes) the measurement window closes, and only then is
+every run fetched with `GET /v1/runs/{id}`: its status and `updated_at` give its completion.
+Latencies start at the client's first attempt; throughput is completed runs per second from the
+first submission to the last completion. Every configuration gets 5 warm-up runs first.
 
-Figures, min / median / max over the repeats: throughput (completed runs per second, from the
-first submission to the last completion), completion p50/p99, ingress p99 (submission → HTTP
-answer), CPU per run of each process group (the runtime's processes and their children; the
-PostgreSQL backends serving the measured database plus the server's own auxiliary processes;
-Redis; the scripted model and this load generator shown apart), PostgreSQL work per run
-(statements from pg_stat_statements where it is loaded, else transactions and rows from
-pg_stat_database, labelled), the machine's CPU steal and load average over each measurement.
-CPU is read from /proc every second, so a process that exits loses at most its last second.
+Figures, min / median / max over the repeats: throughput, completion p50/p99, ingress p99
+(submission → the accepted HTTP answer), CPU per run of each process group (the runtime's
+processes and their children; the PostgreSQL backends serving the measured database plus the
+server's own processes; Redis, shared with whatever else runs here; the scripted model and this
+load generator shown apart), PostgreSQL work per run (statements from pg_stat_statements when it
+is in shared_preload_libraries, else commits from pg_stat_database, read-only ones included,
+and rows inserted and updated: the table says which), the machine's CPU steal and load average.
+CPU comes from /proc, read every second, so a process that exits loses at most its last second;
+pg_stat_database is read after 11 s of quiet (PostgreSQL 15 publishes a backend's counters late).
 
     python -m benchmarks.peer_compare                          # 1,000 runs × 3 repeats (minutes)
     python -m benchmarks.peer_compare --runs 30 --repeats 1    # smoke
@@ -47,11 +50,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import psycopg
@@ -380,38 +385,52 @@ class Accepted:
     ingress: float  # seconds, the accepted attempt
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int  # 0: no answer (connection error, timeout)
+    body: dict[str, Any]
+    seconds: float  # the last attempt's
+    refusals: int
+
+
+async def call(client: aiohttp.ClientSession, method: str, url: str, key: str, **kwargs: Any) -> Answer:
+    """One API request; a 429/503 (shed, or admission full) is waited out for its Retry-After
+    (at most 10 s) and tried again, at most MAX_RETRIES times, and counted."""
+    headers = {"Authorization": f"Bearer {key}"}
+    refusals = 0
+    while True:
+        started = time.perf_counter()
+        try:
+            async with client.request(method, url, headers=headers, **kwargs) as response:
+                body = await response.json(content_type=None)
+                retry_after = response.headers.get("Retry-After", "1")
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            return Answer(
+                0, {"error": f"{type(exc).__name__}: {exc}"}, time.perf_counter() - started, refusals
+            )
+        elapsed = time.perf_counter() - started
+        if response.status not in (429, 503) or refusals == MAX_RETRIES:
+            return Answer(response.status, body if isinstance(body, dict) else {}, elapsed, refusals)
+        refusals += 1
+        await asyncio.sleep(min(10.0, float(retry_after) if retry_after.isdigit() else 1.0))
+
+
 async def submit_all(r: Rig, w: Workload, runs: int, first: int, outcome: Outcome) -> list[Accepted]:
-    """Submit every run at once over `w.submitters` connections; a 429/503 is waited out
-    (Retry-After, at most 10 s) and retried, at most MAX_RETRIES times, and counted."""
+    """Submit every run at once over `w.submitters` connections, refusals waited out."""
     accepted: list[Accepted] = []
     connector = aiohttp.TCPConnector(limit=w.submitters)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as client:
 
         async def one(i: int) -> None:
-            key = r.keys[i % len(r.keys)]
-            wall = time.time()
-            for _ in range(MAX_RETRIES + 1):
-                started = time.perf_counter()
-                try:
-                    async with client.post(
-                        f"{r.api_url}/v1/runs",
-                        json={"bot": "bench", "message": f"order {i}"},
-                        headers={"Authorization": f"Bearer {key}"},
-                    ) as response:
-                        body = await response.json(content_type=None)
-                        retry_after = response.headers.get("Retry-After", "1")
-                except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-                    print(f"    submit {i}: {type(exc).__name__}: {exc}")
-                    break
-                if response.status == 202:
-                    accepted.append(Accepted(str(body["id"]), key, wall, time.perf_counter() - started))
-                    return
-                if response.status not in (429, 503):
-                    print(f"    submit {i}: {response.status} {body}")
-                    break
-                outcome.refusals += 1
-                await asyncio.sleep(min(10.0, float(retry_after) if retry_after.isdigit() else 1.0))
-            outcome.errors += 1
+            key, wall = r.keys[i % len(r.keys)], time.time()
+            body = {"bot": "bench", "message": f"order {i}"}
+            answer = await call(client, "POST", f"{r.api_url}/v1/runs", key, json=body)
+            outcome.refusals += answer.refusals
+            if answer.status == 202:
+                accepted.append(Accepted(str(answer.body["id"]), key, wall, answer.seconds))
+            else:
+                print(f"    submit {i}: {answer.status} {answer.body}")
+                outcome.errors += 1
 
         await asyncio.gather(*(one(first + i) for i in range(runs)))
     return accepted
@@ -431,25 +450,26 @@ async def wait_open_runs(database_url: str, deadline: float, outcome: Outcome) -
     print("    timed out waiting for the runs to finish")
 
 
-async def fetch_finished(r: Rig, w: Workload, accepted: list[Accepted], outcome: Outcome) -> None:
-    """`GET /v1/runs/{id}` for every accepted run: completed ones give their `updated_at`."""
-    gate = asyncio.Semaphore(w.submitters)
-    connector = aiohttp.TCPConnector(limit=w.submitters)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as client:
+async def fetch_finished(r: Rig, accepted: list[Accepted], outcome: Outcome) -> None:
+    """`GET /v1/runs/{id}` for every accepted run, a few at a time (after the measurement, so
+    their refusals are not counted): a completed run gives its `updated_at`."""
+    gate = asyncio.Semaphore(8)
+    others: Counter[str] = Counter()
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as client:
 
         async def one(a: Accepted) -> None:
             async with gate:
-                headers = {"Authorization": f"Bearer {a.key}"}
-                async with client.get(f"{r.api_url}/v1/runs/{a.run_id}", headers=headers) as response:
-                    body = await response.json(content_type=None)
-            if response.status != 200 or body.get("status") != "completed":
-                outcome.errors += 1
+                answer = await call(client, "GET", f"{r.api_url}/v1/runs/{a.run_id}", a.key)
+            if answer.status != 200 or answer.body.get("status") != "completed":
+                others[f"{answer.status} {answer.body.get('status', answer.body)}"] += 1
                 return
             outcome.submitted.append(a.submitted)
             outcome.ingress.append(a.ingress)
-            outcome.finished.append(datetime.fromisoformat(body["updated_at"]).timestamp())
+            outcome.finished.append(datetime.fromisoformat(answer.body["updated_at"]).timestamp())
 
         await asyncio.gather(*(one(a) for a in accepted))
+    if others:
+        print(f"    not completed: {dict(others)}")
 
 
 def switchboard_options(config: Config, w: Workload, database_url: str, port: int) -> RigOptions:
@@ -529,7 +549,6 @@ async def measure_switchboard(config: Config, w: Workload, database: str, logs: 
     options = switchboard_options(config, w, url, PORTS[config.key])
     async with rig(options, logs / config.key) as r:
         warm = Outcome()
-        await wait_open_runs(url, time.monotonic() + 60, warm)  # nothing open yet; connects once
         await submit_all(r, w, WARMUP_RUNS, w.runs, warm)
         await wait_open_runs(url, time.monotonic() + 60, warm)
         runtime = (r.api.pid, *(p.pid for p in r.workers))
@@ -540,7 +559,7 @@ async def measure_switchboard(config: Config, w: Workload, database: str, logs: 
         await wait_open_runs(url, probe.started + w.timeout_s, outcome)
         cpu, wall = await probe.stop()
         pg = await probe.pg(len(accepted), outcome.own_xacts)
-        await fetch_finished(r, w, accepted, outcome)
+        await fetch_finished(r, accepted, outcome)
     return measure(config, w.runs, outcome, cpu, pg, (probe.ticks[0], probe.ticks[1]), wall)
 
 
