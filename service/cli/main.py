@@ -4,7 +4,7 @@ Client commands talk to the service's REST API (URL and key from --url/--key, SW
 SWITCHBOARD_API_KEY, or `switchboard login`): run, runs, status, logs, cancel, resume, approvals,
 approve, deny, answer, reconcile, audit, alerts, schedules; `--local` (or `--db URL`) runs one of
 them against a database in this process instead. Local by nature: serve, worker, scheduler,
-discord, migrate, keys. And login, logout.
+discord, migrate, keys. And login, logout, doctor.
 
 Exit codes: 0 done, 1 the run failed or was cancelled (or the service failed), 2 misuse (bad
 arguments, unknown ids, refused credentials or decisions), 3 the run waits for a decision,
@@ -31,7 +31,7 @@ from service.cli.decisions import RECONCILE_CHOICES, count, instant
 _EPILOG = """\
 the service: `switchboard serve` (http://127.0.0.1:8000 by default); point the CLI at another
 one with --url / SWITCHBOARD_URL and a key with --key / SWITCHBOARD_API_KEY, or save both with
-`switchboard login`.
+`switchboard login`. `switchboard doctor` checks the model endpoint, the service and the database.
 exit codes: 0 done, 1 failed, 2 misuse, 3 waiting for a decision, 4 timed out, 5 unavailable."""
 
 
@@ -93,6 +93,15 @@ def _service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     login.set_defaults(handler="service.cli.account:login", plain=True)
     logout = sub.add_parser("logout", help="forget the saved URL and API key")
     logout.set_defaults(handler="service.cli.account:logout", plain=True)
+    doctor = sub.add_parser(
+        "doctor", help="check the model endpoint, the service and the database, and say what to fix"
+    )
+    doctor.add_argument("--url", help="the service to check (as for the client commands)")
+    doctor.add_argument("--key", help="the API key to check")
+    doctor.add_argument("--model", help="check this model name instead of the configured one")
+    doctor.add_argument("--timeout", type=float, default=10.0, help="seconds per check")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(handler="service.cli.doctor:doctor", plain=True)
 
 
 def _run_commands(
