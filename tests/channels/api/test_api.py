@@ -496,6 +496,10 @@ async def test_healthz_and_openapi_need_no_key(api: Api) -> None:
         ("/v1/alerts/{alert_id}/acknowledge", "post"),
         ("/v1/alerts/{alert_id}/silence", "post"),
         ("/v1/alerts/{alert_id}/investigate", "post"),
+        ("/v1/me", "get"),
+        ("/v1/sessions", "get"),
+        ("/v1/sessions/{session_id}", "get"),
+        ("/v1/sessions/{session_id}/messages", "get"),
         ("/healthz", "get"),
         ("/openapi.json", "get"),
     }
