@@ -19,7 +19,6 @@ model SDK.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import sys
 from collections.abc import Sequence
@@ -227,6 +226,8 @@ def _run_client(handler: Any, args: argparse.Namespace) -> int:
 
 
 def _run_local(handler: Any, args: argparse.Namespace) -> int:
+    import asyncio
+
     from core.errors import MisuseError, StoreUnavailable, SwitchboardError
     from service.cli.output import error
 
