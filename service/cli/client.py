@@ -84,14 +84,15 @@ class Client:
                 time.sleep(wait)  # the service sheds load: wait as it asks, then try again
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def events(self, run_id: str, *, after: int, wait_s: float) -> Iterator[Event]:
-        """A run's events from the SSE stream, after `after`, until the stream closes or nothing
-        arrives for `wait_s` (the service sends a keepalive every 15 s while a run works)."""
+    def events(self, run_id: str, *, after: int, wait_s: float, until: float) -> Iterator[Event]:
+        """A run's events from the SSE stream, after `after`, until the stream closes, nothing
+        arrives for `wait_s` (the service sends a keepalive every 15 s while a run works), or
+        `time.monotonic()` passes `until`."""
         events = path("runs", run_id, "events")
         accept = {"Accept": "text/event-stream"}
         try:
             with self._open("GET", events, None, {"after": after}, accept, wait_s) as response:
-                yield from _parse_sse(response)
+                yield from _parse_sse(response, until)
         except urllib.error.HTTPError as exc:
             raise self._refusal(exc) from None
         except TimeoutError:
@@ -170,9 +171,11 @@ def _retry_after(exc: urllib.error.HTTPError) -> float | None:
         return None
 
 
-def _parse_sse(stream: Any) -> Iterator[Event]:
+def _parse_sse(stream: Any, until: float) -> Iterator[Event]:
     fields: dict[str, str] = {}
     for raw in stream:
+        if time.monotonic() > until:  # keepalives keep a stream alive past any read timeout
+            return
         line = raw.decode("utf-8").rstrip("\r\n")
         if line.startswith(":"):
             continue

@@ -47,11 +47,11 @@ def follow(client: Client, run_id: str, timeout_s: float) -> dict[str, Any]:
         left = deadline - time.monotonic()
         if run["status"] not in ACTIVE or left <= 0:
             return run
-        for event in client.events(run_id, after=after, wait_s=min(left, _STREAM_WAIT_S)):
+        for event in client.events(run_id, after=after, wait_s=min(left, _STREAM_WAIT_S), until=deadline):
             after = event.seq
             first = first if first is not None else event.data
             progress("  " + timeline_line(event.data, _start(first)))
-            if event.type in _TURNING_POINTS or time.monotonic() >= deadline:
+            if event.type in _TURNING_POINTS:
                 break
 
 
@@ -99,6 +99,10 @@ def run(client: Client, args: argparse.Namespace) -> int:
         )
     else:
         print(outcome_text(view, waiting))
+        if view["status"] in ACTIVE:
+            print(
+                f"still {view['status']} after {args.timeout:g} s: `switchboard logs {view['id']}` shows how far it got"
+            )
     return exit_code(view["status"])
 
 

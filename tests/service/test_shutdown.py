@@ -4,6 +4,7 @@ on a taken port fails at once, before it says "listening" or does any start-up w
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -88,10 +89,34 @@ def test_ctrl_c_mid_model_call_gives_the_lease_back_and_a_taken_port_fails_first
             assert not second_db.exists()  # no migrations, no demo tenant: nothing started
             assert time.monotonic() - began < 10
 
-            # A run whose first model call takes a while; Ctrl-C while the model is thinking.
-            headers = {"Authorization": f"Bearer {key}"}
-            body = {"bot": "support", "message": "hello"}
-            run = httpx.post(f"{base}/v1/runs", json=body, headers=headers, timeout=10).json()
+            # A run whose first model call takes a while (the CLI gives up following it: exit 4);
+            # Ctrl-C while the model is thinking.
+            client = env | {
+                "SWITCHBOARD_URL": base,
+                "SWITCHBOARD_API_KEY": key,
+                "XDG_CONFIG_HOME": str(tmp_path),
+            }
+            submitted = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "service.cli.main",
+                    "run",
+                    "support",
+                    "hello",
+                    "--timeout",
+                    "0.5",
+                    "--json",
+                ],
+                cwd=REPO,
+                env=client,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert submitted.returncode == 4, submitted.stderr
+            run = json.loads(submitted.stdout)
+            assert run["status"] in ("queued", "running")
             assert wait_until(lambda: len(model.traffic.bodies()) >= 1, 15)
             first.send_signal(signal.SIGINT)
             assert first.wait(15) in (0, -signal.SIGINT)  # uvicorn re-raises the signal it caught
