@@ -39,7 +39,11 @@ db = PostgresDb(db_url=os.environ["PEER_DATABASE_URL"])
 agent = Agent(
     id="bench",
     name="bench",
-    model=OpenAIChat(id="bench-model", base_url=os.environ["PEER_MODEL_URL"], api_key="bench", max_retries=0),
+    # Switchboard's model client defaults (core/settings.py, ModelSettings): 60 s, 3 retries. The
+    # OpenAI SDK's own 5 s connect timeout fails runs when 1,000 share one busy event loop.
+    model=OpenAIChat(
+        id="bench-model", base_url=os.environ["PEER_MODEL_URL"], api_key="bench", timeout=60.0, max_retries=3
+    ),
     instructions="Look the order up, then say its status.",
     tools=[lookup],
     db=db,

@@ -73,7 +73,7 @@ from benchmarks.accounting import (
     read_pg_counters,
     read_procs,
 )
-from benchmarks.scale_rig import REPO, SCRIPT, Rig, RigOptions, _spawn, _wait_port, rig
+from benchmarks.scale_rig import REPO, SCRIPT, Rig, RigOptions, _spawn, rig
 
 PEER_PACKAGE = "agno"
 PEER_VERSION = "3.1.10"
@@ -301,6 +301,23 @@ class Peer:
     model: subprocess.Popen[bytes]
 
 
+async def wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float) -> None:
+    """Until `port` on 127.0.0.1 accepts a connection; fails at once if `proc` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} before listening on {port}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    raise RuntimeError(f"nothing listens on {port} after {timeout}s")
+
+
 def _stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
     for proc in procs:
         proc.send_signal(signal.SIGTERM)
@@ -338,8 +355,8 @@ async def peer_rig(
             uvicorn += ["--port", str(port), "--workers", str(config.workers), "--no-access-log"]
             server = subprocess.Popen([python, *uvicorn], env=env, stdout=out, stderr=subprocess.STDOUT)
         procs.insert(0, server)
-        await asyncio.to_thread(_wait_port, port + 1, 30)
-        await asyncio.to_thread(_wait_port, port, 60)
+        await wait_listening(model, port + 1, 30)
+        await wait_listening(server, port, 60)
         yield Peer(f"http://127.0.0.1:{port}", server, model)
     finally:
         await asyncio.to_thread(_stop, procs)
