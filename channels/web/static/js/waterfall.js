@@ -1,8 +1,9 @@
 // A run's steps as a waterfall: each model call, tool call and wait for a person as a bar on the
-// run's clock, from the event that opened it to the one that closed it, with that duration (the
-// time the run spent in the step, commits included). What the work itself took, when its event
-// records it (a model's latency, a tool's duration), is in the row's title. A step still open
-// (the run is live) runs to now.
+// run's clock, from the event that opened it to the one that closed it. Events carry the time of
+// the commit that wrote them, and a step often writes its opening and closing events in one
+// commit, so a model call or a tool call takes its duration from what its event measured (the
+// model's latency, the tool's duration); a wait, from its two events. A step still open (the run
+// is live) runs to now.
 import { clear, h } from "./dom.js";
 
 const OPENS = {
@@ -37,7 +38,7 @@ export function steps(events, now = Date.now()) {
       const step = open.get(key);
       open.delete(key);
       const work = typeof p.latency_ms === "number" ? p.latency_ms : typeof p.duration_ms === "number" ? p.duration_ms : null;
-      done.push({ ...step, end: at, ms: at - step.start, work, open: false, outcome: event.type });
+      done.push({ ...step, end: Math.max(at, step.start + (work ?? 0)), ms: work ?? at - step.start, open: false });
     }
     const opened = OPENS[event.type]?.(p, event);
     if (opened) open.set(opened.key, { ...opened, start: at });
@@ -45,7 +46,7 @@ export function steps(events, now = Date.now()) {
   }
   for (const step of open.values()) {
     const end = ended ?? now; // a run that ended left it unfinished; a live one is still in it
-    done.push({ ...step, end, ms: end - step.start, work: null, open: ended === null });
+    done.push({ ...step, end, ms: end - step.start, open: ended === null });
   }
   return done.sort((a, b) => a.start - b.start);
 }
@@ -63,12 +64,12 @@ export function drawWaterfall(list, events, { start, now }) {
   const zero = Math.min(Date.parse(start), ...found.map((s) => s.start));
   const span = Math.max(1, ...found.map((s) => s.end - zero));
   for (const step of found) {
-    const bar = h("span", { class: `bar kind-${step.kind}${step.open ? " open" : ""}` });
+    const bar = h("span", { class: `wf-bar kind-${step.kind}${step.open ? " open" : ""}` });
     // Set through the CSSOM: the page's content security policy allows no style attributes.
     bar.style.left = `${((step.start - zero) / span) * 100}%`;
     bar.style.width = `${Math.max(((step.end - step.start) / span) * 100, 0.4)}%`;
     const took = step.open ? `${format(step.ms)} so far` : format(step.ms);
-    const title = step.work === null ? null : `${step.kind === "model" ? "the model answered in" : "the tool ran for"} ${format(step.work)}`;
+    const title = `from ${format(step.start - zero)} after the run was created`;
     list.append(
       h(
         "li",
