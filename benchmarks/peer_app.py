@@ -10,7 +10,8 @@ uvicorn workers starting together do not race to create them.
 
 One agent, as its documentation builds it: an OpenAI-compatible chat model pointed at our scripted
 model (PEER_MODEL_URL), one read tool (`lookup`, the same answer as benchmarks/bench_bot.py), the
-session stored in PostgreSQL (PEER_DATABASE_URL). Telemetry is off: only 127.0.0.1 is reached.
+session stored in PostgreSQL (PEER_DATABASE_URL) through agno's PostgresDb, or its AsyncPostgresDb
+when PEER_DB=async. Telemetry is off: only 127.0.0.1 is reached.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import json
 import os
 
 from agno.agent import Agent
-from agno.db.postgres import PostgresDb
+from agno.db.postgres import AsyncPostgresDb, PostgresDb
 from agno.models.openai import OpenAIChat
 from agno.os import AgentOS
 
@@ -35,7 +36,8 @@ def lookup(order_id: str) -> str:
     return json.dumps({"order_id": order_id, "status": "shipped"})
 
 
-db = PostgresDb(db_url=os.environ["PEER_DATABASE_URL"])
+url = os.environ["PEER_DATABASE_URL"]
+db = AsyncPostgresDb(db_url=url) if os.environ.get("PEER_DB") == "async" else PostgresDb(db_url=url)
 agent = Agent(
     id="bench",
     name="bench",

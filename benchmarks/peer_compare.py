@@ -22,7 +22,8 @@ Latencies start at the client's first attempt; throughput is completed runs per 
 first submission to the last completion. Every configuration gets 5 warm-up runs first.
 
 Figures, min / median / max over the repeats: throughput, completion p50/p99, ingress p99
-(submission → the accepted HTTP answer), CPU per run of each process group (the runtime's
+(the accepted attempt: request → HTTP answer), submit → accepted p99 (from the first attempt,
+refusals waited out; for the peer, which answers at the end, the same as its completion), CPU per run of each process group (the runtime's
 processes and their children; the PostgreSQL backends serving the measured database plus the
 server's own processes; Redis, shared with whatever else runs here; the scripted model and this
 load generator shown apart), PostgreSQL work per run (statements from pg_stat_statements when it
@@ -117,6 +118,7 @@ class Outcome:
 
     submitted: list[float] = field(default_factory=list)  # wall clock, first attempt
     ingress: list[float] = field(default_factory=list)  # seconds to the accepted HTTP answer
+    accepted: list[float] = field(default_factory=list)  # seconds from the first attempt to it
     finished: list[float] = field(default_factory=list)  # wall clock, run done
     refusals: int = 0
     errors: int = 0
@@ -138,11 +140,13 @@ class Measurement:
     completion_p50: float
     completion_p99: float
     ingress_p99_ms: float
+    accepted_p99: float  # seconds from the first attempt to the accepted answer, refusals waited out
     cpu_ms_per_run: dict[str, float]
     pg_per_run: dict[str, float]
     steal_pct: float
     load: tuple[float, float]
     wall_s: float
+    machine_pct: float  # the measured groups' CPU, of what the machine's cores had over the window
 
     def line(self) -> str:
         cpu = ", ".join(f"{k} {v:.1f}" for k, v in self.cpu_ms_per_run.items())
@@ -150,9 +154,11 @@ class Measurement:
         return (
             f"  {self.completed}/{self.runs} completed, {self.errors} errors, {self.refusals} refusals; "
             f"{self.throughput:.1f} runs/s; completion p50 {self.completion_p50:.2f}s "
-            f"p99 {self.completion_p99:.2f}s; ingress p99 {self.ingress_p99_ms:.0f}ms; wall {self.wall_s:.1f}s\n"
+            f"p99 {self.completion_p99:.2f}s; ingress p99 {self.ingress_p99_ms:.0f}ms, accepted p99 "
+            f"{self.accepted_p99:.2f}s; wall {self.wall_s:.1f}s\n"
             f"  CPU ms/run: {cpu}; PostgreSQL per run: {pg}; steal {self.steal_pct:.1f}%; "
-            f"load {self.load[0]:.2f}/{self.load[1]:.2f}"
+            f"load {self.load[0]:.2f}/{self.load[1]:.2f}; the groups above used {self.machine_pct:.0f}% of "
+            "the machine"
         )
 
 
@@ -185,11 +191,13 @@ def measure(
         completion_p50=percentile(outcome.completion, 50),
         completion_p99=percentile(outcome.completion, 99),
         ingress_p99_ms=percentile(outcome.ingress, 99) * 1000,
+        accepted_p99=percentile(outcome.accepted, 99),
         cpu_ms_per_run={k: v * 1000 / max(done, 1) for k, v in cpu.items()},
         pg_per_run=pg,
         steal_pct=100 * (steal1 - steal0) / max(total1 - total0, 1),
         load=os.getloadavg()[:2],
         wall_s=wall_s,
+        machine_pct=100 * sum(cpu.values()) / max(wall_s * (os.cpu_count() or 1), 1e-9),
     )
 
 
@@ -221,6 +229,7 @@ DETAIL: tuple[Column, ...] = (
     ("Redis CPU/run, ms", lambda m: m.cpu_ms_per_run["redis"], ".1f"),
     ("scripted model CPU/run, ms", lambda m: m.cpu_ms_per_run["model"], ".1f"),
     ("load generator CPU/run, ms", lambda m: m.cpu_ms_per_run["loadgen"], ".1f"),
+    ("submit → accepted p99, s", lambda m: m.accepted_p99, ".2f"),
     ("PG commits/run", lambda m: m.pg_per_run["xacts"], ".1f"),
     ("PG rows inserted/run", lambda m: m.pg_per_run["inserted"], ".1f"),
     ("PG rows updated/run", lambda m: m.pg_per_run["updated"], ".1f"),
@@ -248,7 +257,7 @@ def format_tables(results: dict[str, list[Measurement]], runs: int) -> str:
     """The headline table, then where the CPU and the database work went."""
     detail = list(DETAIL)
     if has_statements(results):
-        detail.insert(5, STATEMENTS)
+        detail.insert(6, STATEMENTS)
     return "\n\n".join(
         (
             format_table(results, f"{runs:,} concurrent runs (min / median / max)", HEADLINE),
@@ -272,6 +281,7 @@ class Workload:
     users: int  # Switchboard API keys (and the peer's user_id values) the runs are spread over
     submitters: int  # connections submitting to Switchboard; the peer holds one per run
     timeout_s: float  # the longest one measurement may take
+    peer_db: str = "sync"  # the peer's storage: agno's PostgresDb ("sync") or AsyncPostgresDb ("async")
 
 
 def ensure_peer_venv(venv: Path) -> str:
@@ -340,6 +350,7 @@ async def peer_rig(
         "PEER_DATABASE_URL": database_url.replace("postgresql://", "postgresql+psycopg://", 1),
         "PEER_MODEL_URL": f"http://127.0.0.1:{port + 1}/v1",
         "AGNO_TELEMETRY": "false",
+        "PEER_DB": w.peer_db,
     }
     model_args = ["--script", str(SCRIPT), "--port", str(port + 1), "--latency-ms", str(w.latency_ms)]
     model = _spawn(["-m", "core.scripted_model", *model_args], env, logs / f"{config.key}-model.log")
@@ -385,6 +396,7 @@ async def drive_peer(peer: Peer, w: Workload, runs: int, first: int = 0) -> Outc
                 return
             outcome.submitted.append(wall)
             outcome.ingress.append(elapsed)
+            outcome.accepted.append(elapsed)
             outcome.finished.append(wall + elapsed)
 
         await asyncio.gather(*(one(first + i) for i in range(runs)))
@@ -400,6 +412,7 @@ class Accepted:
     key: str
     submitted: float  # wall clock, first attempt
     ingress: float  # seconds, the accepted attempt
+    accepted: float  # seconds from the first attempt to the accepted answer
 
 
 @dataclass(frozen=True)
@@ -444,7 +457,8 @@ async def submit_all(r: Rig, w: Workload, runs: int, first: int, outcome: Outcom
             answer = await call(client, "POST", f"{r.api_url}/v1/runs", key, json=body)
             outcome.refusals += answer.refusals
             if answer.status == 202:
-                accepted.append(Accepted(str(answer.body["id"]), key, wall, answer.seconds))
+                run_id = str(answer.body["id"])
+                accepted.append(Accepted(run_id, key, wall, answer.seconds, time.time() - wall))
             else:
                 print(f"    submit {i}: {answer.status} {answer.body}")
                 outcome.errors += 1
@@ -482,6 +496,7 @@ async def fetch_finished(r: Rig, accepted: list[Accepted], outcome: Outcome) -> 
                 return
             outcome.submitted.append(a.submitted)
             outcome.ingress.append(a.ingress)
+            outcome.accepted.append(a.accepted)
             outcome.finished.append(datetime.fromisoformat(answer.body["updated_at"]).timestamp())
 
         await asyncio.gather(*(one(a) for a in accepted))
@@ -610,6 +625,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--submitters", type=int, default=100, help="connections submitting to Switchboard")
     parser.add_argument("--timeout", type=float, default=900.0, help="longest measurement, seconds")
     parser.add_argument("--peer-venv", type=Path, default=DEFAULT_VENV, help="the peer's own virtualenv")
+    parser.add_argument(
+        "--peer-db", choices=["sync", "async"], default="sync", help="agno's PostgresDb or AsyncPostgresDb"
+    )
     parser.add_argument("--logs", type=Path, help="keep the processes' logs here")
     args = parser.parse_args(argv)
     if not 1 <= args.runs <= 10_000 or not 1 <= args.repeats <= 10 or not 10 <= args.timeout <= 3600:
@@ -618,7 +636,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 async def compare(args: argparse.Namespace, logs: Path) -> dict[str, list[Measurement]]:
-    w = Workload(args.runs, args.latency_ms, args.users, args.submitters, args.timeout)
+    w = Workload(args.runs, args.latency_ms, args.users, args.submitters, args.timeout, args.peer_db)
     results: dict[str, list[Measurement]] = {key: [] for key in args.configs}
     for repeat in range(args.repeats):
         for key in args.configs:
@@ -644,7 +662,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if any(CONFIGS[k].kind == "peer" for k in args.configs):
         version = ensure_peer_venv(args.peer_venv)
         note = "" if version == PEER_VERSION else f" (not {PEER_VERSION}: the nearest that installed)"
-        print(f"peer: {PEER_PACKAGE} {version}{note} in {args.peer_venv}")
+        storage = "AsyncPostgresDb" if args.peer_db == "async" else "PostgresDb"
+        print(f"peer: {PEER_PACKAGE} {version}{note} in {args.peer_venv}, storage {storage}")
     cores = os.cpu_count()
     print(f"model {args.latency_ms:g} ms per completion; {cores} cores; load {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as scratch:

@@ -87,7 +87,9 @@ def test_postgres_work_per_run_takes_the_watchers_own_commits_out() -> None:
 def _measurement(config: str, throughput: float) -> Measurement:
     cpu = {"runtime": 10.0, "postgres": 5.0, "redis": 1.0, "model": 2.0, "loadgen": 0.5}
     pg = {"xacts": 7.0, "inserted": 20.0, "updated": 6.0}
-    return Measurement(config, 100, 100, 0, 3, throughput, 1.0, 2.0, 45.0, cpu, pg, 0.5, (1.0, 2.0), 9.0)
+    return Measurement(
+        config, 100, 100, 0, 3, throughput, 1.0, 2.0, 45.0, 1.5, cpu, pg, 0.5, (1.0, 2.0), 9.0, 60.0
+    )
 
 
 def test_the_table_shows_min_median_max_per_configuration() -> None:
