@@ -27,6 +27,33 @@ from core.store.schema import metadata
 
 PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
+# The fast subset, `pytest -m "not slow"`, leaves out what the full suite's durations
+# (`--durations=0` on a 2-core machine) show to cost most: on top of the tests marked slow in their
+# modules (worker processes: the crash matrix, worker death, delivery faults, 10,000 waiting runs),
+# the PostgreSQL half of every parametrised test (about half the suite's time, each case taking
+# about twice its SQLite twin), the browser tests, and these:
+_SLOW_MODULES = (
+    "tests/channels/api/test_schemathesis.py",  # every API operation fuzzed: 110 s
+    "tests/scale/test_celery_queue.py",  # Celery worker processes: 15 s
+    "tests/service/cli/",  # `switchboard` in real processes, a served API behind them: 90 s
+    "tests/service/test_shutdown.py",  # `switchboard serve` started and interrupted: 24 s
+)
+_SLOW_TESTS = (
+    "test_500_schedules_in_one_minute_all_fire_within_the_tenant_limits",  # 16 s on SQLite
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path, _, name = item.nodeid.partition("::")
+        if (
+            item.get_closest_marker("postgres") is not None
+            or item.get_closest_marker("browser") is not None
+            or path.startswith(_SLOW_MODULES)
+            or name.split("[")[0] in _SLOW_TESTS
+        ):
+            item.add_marker(pytest.mark.slow)
+
 
 def _pg_available() -> bool:
     try:

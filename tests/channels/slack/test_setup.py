@@ -5,18 +5,18 @@ the check is answered only when Slack signed it. Served by uvicorn on 127.0.0.1,
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 from pydantic import SecretStr
-from starlette.applications import Starlette
 
 from channels.slack.setup import MAX_SETUP_BODY_BYTES
 from core.settings import Settings, SlackSettings
@@ -32,42 +32,37 @@ def check(challenge: object = CHALLENGE) -> bytes:
     return json.dumps({"token": "legacy", "challenge": challenge, "type": "url_verification"}).encode()
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in [k for k in os.environ if k.startswith(("SWITCHBOARD_", "OPENAI_"))]:
-        monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-
-
-@asynccontextmanager
-async def served(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """`switchboard serve`'s app under uvicorn, its lifespan run, and a client for it."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(30):
+@contextmanager
+def served(database_url: str, slack: SlackSettings | None = None) -> Iterator[httpx.Client]:
+    """`switchboard serve`'s app under uvicorn on its own thread (lifespan and all), from an
+    environment without Switchboard or model settings, and a client for it."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in [k for k in os.environ if k.startswith(("SWITCHBOARD_", "OPENAI_"))]:
+            env.delenv(name)
+        settings = Settings(database_url=database_url, slack=slack or SlackSettings())
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="serve", daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 30
             while not server.started:
-                assert not task.done(), "uvicorn stopped before it started"
-                await asyncio.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10, trust_env=False) as c:
-            yield c
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
+                assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+                time.sleep(0.02)
+            port = server.servers[0].sockets[0].getsockname()[1]
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10, trust_env=False) as client:
+                yield client
+        finally:
+            server.should_exit = True
+            thread.join(15)
 
 
-@pytest.fixture
-async def unconfigured(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with served(create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/a.db"))) as client:
+@pytest.fixture(scope="module")
+def unconfigured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """One service without Slack settings for the module: nothing these tests send is recorded."""
+    where = tmp_path_factory.mktemp("unconfigured")
+    with served(f"sqlite+aiosqlite:///{where}/a.db") as client:
         yield client
-
-
-@pytest.fixture
-def slack_api_up() -> Iterator[FakeSlackApi]:
-    with FakeSlackApi(TOKEN) as api:
-        yield api
 
 
 def error(response: httpx.Response) -> dict[str, str]:
@@ -77,15 +72,15 @@ def error(response: httpx.Response) -> dict[str, str]:
     return dict(body["error"])
 
 
-async def test_before_the_secrets_are_set_slacks_url_check_is_answered(
-    unconfigured: httpx.AsyncClient,
+def test_before_the_secrets_are_set_slacks_url_check_is_answered(
+    unconfigured: httpx.Client,
 ) -> None:
-    response = await unconfigured.post("/slack/events", content=check(), headers=JSON)
+    response = unconfigured.post("/slack/events", content=check(), headers=JSON)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {"challenge": CHALLENGE}
     # Slack signs its check with a secret this service does not know yet: answered all the same.
-    signed = await unconfigured.post(
+    signed = unconfigured.post(
         "/slack/events", content=check(), headers={**JSON, **sign("not-known-yet", check())}
     )
     assert signed.status_code == 200 and signed.json() == {"challenge": CHALLENGE}
@@ -101,10 +96,8 @@ async def test_before_the_secrets_are_set_slacks_url_check_is_answered(
         pytest.param(b"{}", id="empty-object"),
     ],
 )
-async def test_before_the_secrets_are_set_nothing_else_is_accepted(
-    unconfigured: httpx.AsyncClient, body: bytes
-) -> None:
-    response = await unconfigured.post("/slack/events", content=body, headers={**JSON, **sign(SECRET, body)})
+def test_before_the_secrets_are_set_nothing_else_is_accepted(unconfigured: httpx.Client, body: bytes) -> None:
+    response = unconfigured.post("/slack/events", content=body, headers={**JSON, **sign(SECRET, body)})
     assert response.status_code == 404
     found = error(response)
     assert found["code"] == "not_found"
@@ -124,52 +117,45 @@ async def test_before_the_secrets_are_set_nothing_else_is_accepted(
         pytest.param(check(None), 422, "invalid_input", id="challenge-missing"),
     ],
 )
-async def test_before_the_secrets_are_set_a_bad_check_is_a_clear_4xx(
-    unconfigured: httpx.AsyncClient, body: bytes, status: int, code: str
+def test_before_the_secrets_are_set_a_bad_check_is_a_clear_4xx(
+    unconfigured: httpx.Client, body: bytes, status: int, code: str
 ) -> None:
-    response = await unconfigured.post("/slack/events", content=body, headers=JSON)
+    response = unconfigured.post("/slack/events", content=body, headers=JSON)
     assert response.status_code == status, response.text
     assert error(response)["code"] == code
 
 
-async def test_before_the_secrets_are_set_the_body_is_capped(unconfigured: httpx.AsyncClient) -> None:
+def test_before_the_secrets_are_set_the_body_is_capped(unconfigured: httpx.Client) -> None:
     padded = json.dumps(
         {"type": "url_verification", "challenge": CHALLENGE, "pad": "x" * MAX_SETUP_BODY_BYTES}
     ).encode()
-    declared = await unconfigured.post("/slack/events", content=padded, headers=JSON)
+    declared = unconfigured.post("/slack/events", content=padded, headers=JSON)
     assert declared.status_code == 413 and error(declared)["code"] == "payload_too_large"
 
-    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the received bytes count
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the received bytes count
         for start in range(0, len(padded), 1024):
             yield padded[start : start + 1024]
 
-    chunked = await unconfigured.post("/slack/events", content=chunks(), headers=JSON)
+    chunked = unconfigured.post("/slack/events", content=chunks(), headers=JSON)
     assert chunked.status_code == 413 and error(chunked)["code"] == "payload_too_large"
 
 
-async def test_the_rest_of_the_service_is_unchanged(unconfigured: httpx.AsyncClient) -> None:
-    assert (await unconfigured.get("/")).headers["content-type"].startswith("text/html")
-    assert (await unconfigured.post("/slack/nowhere", content=b"{}")).status_code == 404
+def test_the_rest_of_the_service_is_unchanged(unconfigured: httpx.Client) -> None:
+    assert (unconfigured.get("/")).headers["content-type"].startswith("text/html")
+    assert (unconfigured.post("/slack/nowhere", content=b"{}")).status_code == 404
 
 
-async def test_once_the_secrets_are_set_the_check_must_be_signed(
-    tmp_path: Path, slack_api_up: FakeSlackApi
-) -> None:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
-        slack=SlackSettings(
-            bot_token=SecretStr(TOKEN), signing_secret=SecretStr(SECRET), api_base_url=slack_api_up.base_url
-        ),
+def test_once_the_secrets_are_set_the_check_must_be_signed(tmp_path: Path, slack_api: FakeSlackApi) -> None:
+    slack = SlackSettings(
+        bot_token=SecretStr(TOKEN), signing_secret=SecretStr(SECRET), api_base_url=slack_api.base_url
     )
-    async with served(create_app(settings)) as client:
-        unsigned = await client.post("/slack/events", content=check(), headers=JSON)
+    with served(f"sqlite+aiosqlite:///{tmp_path}/b.db", slack) as client:
+        unsigned = client.post("/slack/events", content=check(), headers=JSON)
         assert unsigned.status_code == 401 and error(unsigned)["code"] == "unauthorized"
-        forged = await client.post(
+        forged = client.post(
             "/slack/events", content=check(), headers={**JSON, **sign("not-the-secret", check())}
         )
         assert forged.status_code == 401
-        signed = await client.post(
-            "/slack/events", content=check(), headers={**JSON, **sign(SECRET, check())}
-        )
+        signed = client.post("/slack/events", content=check(), headers={**JSON, **sign(SECRET, check())})
         assert signed.status_code == 200
         assert signed.json() == {"challenge": CHALLENGE}
