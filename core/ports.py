@@ -468,3 +468,66 @@ class SchedulerFaces:
     schedules: FireFaces
     directory: Users
     clock: Clock
+
+
+# --- knowledge: what a search runs as, what it returns, and the store's read face for it -------
+
+
+@dataclass(frozen=True)
+class KnowledgeAudience:
+    """Who a knowledge search runs as: the inputs of the access filter, which the store puts in
+    the search statement itself. A proactive (scheduled) run sees tenant-wide namespaces only,
+    and none with an allow-list."""
+
+    tenant_id: str
+    user_id: str
+    channel: str | None = None  # "<surface>:<channel id>" of the conversation, if any
+    proactive: bool = False
+
+
+@dataclass(frozen=True)
+class KnowledgeHit:
+    """One retrieved chunk and its citation. `rank` is its place in the answer (1 is best):
+    raw full-text scores span tenants and are never exposed."""
+
+    rank: int
+    namespace: str
+    document_title: str
+    source: str
+    position: int
+    title_path: str
+    text: str
+
+
+@dataclass(frozen=True)
+class KnowledgeAnswer:
+    hits: tuple[KnowledgeHit, ...]
+    mode: str  # "hybrid" | "keyword"
+    note: str | None = None  # why dense vectors were not used, when they were not
+
+
+class KnowledgeSearch(Protocol):
+    """What the search_knowledge tool gets: a search as the run's audience."""
+
+    async def audience_of_run(self, tenant_id: str, run_id: str) -> KnowledgeAudience: ...
+
+    async def search(
+        self, audience: KnowledgeAudience, query: str, namespaces: Sequence[str] | None, limit: int
+    ) -> KnowledgeAnswer: ...
+
+
+class KnowledgeIndex(Protocol):
+    """The store's read face for retrieval (core/store/knowledge.py): every call takes the
+    audience and filters by it in SQL, before ranking and LIMIT."""
+
+    async def audience_of_run(self, tenant_id: str, run_id: str) -> KnowledgeAudience: ...
+
+    async def keyword_ranked(
+        self, audience: KnowledgeAudience, namespaces: Sequence[str] | None, terms: Sequence[str], limit: int
+    ) -> list[int]: ...
+
+    async def vectors(
+        self, audience: KnowledgeAudience, namespaces: Sequence[str] | None, model: str, dimension: int
+    ) -> tuple[list[int], list[bytes]]: ...
+
+    async def hits(self, audience: KnowledgeAudience, chunk_ids: Sequence[int]) -> list[KnowledgeHit]: ...

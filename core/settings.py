@@ -204,6 +204,22 @@ class ResilienceSettings(BaseModel):
     model_rate: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
 
+class KnowledgeSettings(BaseModel):
+    """Knowledge (knowledge/): the embeddings endpoint, any OpenAI-compatible `/v1/embeddings`.
+    With no base URL the model endpoint is used (the offline demo's serves scripted vectors);
+    `keyword_only` turns dense vectors off, and search says it is keyword-only."""
+
+    embeddings_base_url: str | None = None
+    embeddings_model: str = "text-embedding-3-small"
+    embeddings_api_key: SecretStr | None = None
+    # The vectors' expected dimension; an endpoint answering another is refused (None: any).
+    embeddings_dimension: int | None = Field(default=None, ge=1, le=16384)
+    keyword_only: bool = False
+    max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    # Ingest Switchboard's own docs as the demo tenant's "switchboard-docs" namespace at `serve`.
+    demo_docs: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", env_nested_delimiter="__", extra="ignore")
 
@@ -222,6 +238,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
     anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     openai_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "SWITCHBOARD_OPENAI_BASE_URL")
     )

@@ -2,6 +2,7 @@
 
 POST /v1/chat/completions   scripted replies, plain JSON or SSE (`stream: true`)
 GET  /v1/models             the script's model names (any name is accepted anyway)
+POST /v1/embeddings         deterministic hashed bag-of-words vectors (core/scripted_model/embeddings.py)
 POST /_control/faults       arm a fault, see `FaultSpec`
 POST /_control/reset        drop faults, latency overrides and recorded requests
 GET  /_control/requests     the recorded chat-completion request bodies
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from core.scripted_model.embeddings import embeddings
 from core.scripted_model.faults import Fault, FaultQueue, FaultSpec, TrafficLog
 from core.scripted_model.script import Answer, Script, ScriptedCall
 from core.scripted_model.wire import Completion, WireCall, completion_text, estimate_tokens, prompt_text
@@ -46,6 +48,7 @@ def build_app(
         routes=[
             Route("/v1/chat/completions", api.chat_completions, methods=["POST"]),
             Route("/v1/models", api.list_models, methods=["GET"]),
+            Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/_control/faults", api.arm_fault, methods=["POST"]),
             Route("/_control/reset", api.reset, methods=["POST"]),
             Route("/_control/requests", api.recorded_requests, methods=["GET"]),

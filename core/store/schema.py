@@ -9,12 +9,14 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 # SQLAlchemy's types, refusing what a driver would raise on (NUL, lone surrogates, overlong
 # text, NaN, integer overflow) with InvalidInput. Every column below is one of these.
@@ -419,4 +421,81 @@ demo_metrics = Table(
     Column("ts", Float, nullable=False),
     Column("value", Float, nullable=False),
     PrimaryKeyConstraint("tenant_id", "name", "ts"),
+)
+
+# --- knowledge (knowledge/): documents a bot can search, by tenant and namespace ----------------
+# A namespace is tenant-wide, one channel's ("slack:C123") or one user's; an allow-list (rows in
+# knowledge_acl: "user:<id>" or "group:<name>") narrows who may see it further. Searches filter on
+# these in the statement itself, before ranking and LIMIT (core/store/knowledge.py).
+knowledge_namespaces = Table(
+    "knowledge_namespaces",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),  # tenant | channel | private
+    Column("owner_id", Id),  # the user a private namespace belongs to
+    Column("channel", String(300)),  # "<surface>:<channel id>" of a channel namespace
+    Column("created_by", Id, nullable=False),
+    Column("revision", Integer, nullable=False),  # bumped by each change to its chunks
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("tenant_id", "name", name="uq_knowledge_namespaces_name"),
+)
+
+knowledge_acl = Table(
+    "knowledge_acl",
+    metadata,
+    Column("namespace_id", Id, ForeignKey("knowledge_namespaces.id"), nullable=False),
+    Column("principal", String(200), nullable=False),  # "user:<id>" | "group:<name>"
+    PrimaryKeyConstraint("namespace_id", "principal"),
+)
+
+knowledge_group_members = Table(
+    "knowledge_group_members",
+    metadata,
+    _tenant(),
+    Column("group_name", String(100), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "user_id", "group_name"),
+)
+
+knowledge_documents = Table(
+    "knowledge_documents",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _tenant(),
+    Column("namespace_id", Id, ForeignKey("knowledge_namespaces.id"), nullable=False),
+    Column("source", String(1000), nullable=False),  # a path or URL, unique in its namespace
+    Column("title", String(500), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("status", String(20), nullable=False),  # ready | failed
+    Column("error", Text),  # why it failed, or why its vectors are missing (retried on sync)
+    Column("chunk_count", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("namespace_id", "source", name="uq_knowledge_documents_source"),
+)
+
+knowledge_chunks = Table(
+    "knowledge_chunks",
+    metadata,
+    # An integer key: SQLite's FTS5 index (knowledge_chunks_fts, made by the migration) is an
+    # external-content table keyed by this rowid, kept in step by triggers.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("namespace_id", Id, ForeignKey("knowledge_namespaces.id"), nullable=False),
+    Column("document_id", Id, ForeignKey("knowledge_documents.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("title_path", String(1000), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    # float32 little-endian bytes, with the model and dimension that made them; NULL: not yet.
+    Column("embedding", LargeBinary),
+    Column("embedding_model", String(200)),
+    Column("dimension", Integer),
+    # PostgreSQL's full-text vector of title_path and text (set on insert, GIN-indexed); unused
+    # (NULL) on SQLite, whose FTS5 table indexes the same text.
+    Column("search_vector", Text().with_variant(TSVECTOR(), "postgresql")),
+    Index("ix_knowledge_chunks_scope", "tenant_id", "namespace_id"),
+    Index("ix_knowledge_chunks_document", "document_id", "position"),
+    Index("ix_knowledge_chunks_search_vector", "search_vector", postgresql_using="gin"),
 )
