@@ -11,6 +11,11 @@ not raised: the run is already in the database and the sweeper nudges it again.
 Consuming: the Celery task calls `deliver` through the process's event-loop bridge. The step
 handler takes as many steps of the run as its worker allows under one lease
 (`engine.steps_per_lease`) and enqueues the run again only if it is still active after them.
+
+Stopping: `interrupt` (on the worker's first shutdown signal) cancels the steps in hand, which
+give their leases back (core/engine/worker.py), and nudges their runs again, so another worker
+takes them up at once instead of this one finishing up to a lease's worth of steps first;
+deliveries that arrive after it start no step.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class CeleryQueue:
         self._nudge = redis.register_script(_NUDGE)
         self._depth = 0
         self._poller: asyncio.Task[None] | None = None
+        self._delivering: set[asyncio.Task[object]] = set()
+        self._interrupted = False
 
     async def enqueue(self, run_id: str) -> None:
         messages = [nudge_message(run_id, self._options.queue) for _ in range(self._options.copies)]
@@ -69,10 +76,31 @@ class CeleryQueue:
         """One delivered nudge: forget its marker, then advance the run."""
         with contextlib.suppress(RedisError):
             await self._redis.delete(self._marker(run_id))
+        task = asyncio.current_task()
+        if self._interrupted or task is None:
+            await self.enqueue(run_id)  # stopping: for another worker
+            return
+        self._delivering.add(task)
         try:
             await self._handler(run_id, self.enqueue)
+        except asyncio.CancelledError:
+            if not self._interrupted:
+                raise
+            await self.enqueue(run_id)  # its lease is given back: another worker takes it up now
         except Exception:  # the message is done either way; the lease decides what happens next
             log.exception("step handler failed", extra={"run_id": run_id})
+        finally:
+            self._delivering.discard(task)
+
+    async def interrupt(self, timeout_s: float = 10.0) -> None:
+        """The worker is stopping: cancel the steps in hand (each gives its lease back and is
+        nudged again) and start no more. Bounded: a step that does not stop is left to its lease."""
+        self._interrupted = True
+        running = set(self._delivering)
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=timeout_s)
 
     async def start(self) -> None:
         self._poller = asyncio.create_task(self._poll_depth(), name="celery-queue-depth")
