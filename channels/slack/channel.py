@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 
 from channels.delivery import SinkOptions
 from channels.http import ErrorDetail, error_response, public_error, read_body
@@ -143,7 +143,7 @@ class SlackChannel:
 
     def asgi(self) -> Starlette:
         """The app to mount at `/slack`: events and interactivity share `POST /slack/events`."""
-        return Starlette(routes=[Route("/events", self.events, methods=["POST"])])
+        return setup.slack_app(self.events)
 
     def routes(self) -> Sequence[BaseRoute]:
         return [Mount("/slack", app=self.asgi())]

@@ -7,19 +7,21 @@ reveals nothing; with no secret nothing can be checked, so everything else is re
 saying which settings are missing) before it is parsed any further. The body is capped, and the
 challenge must look like Slack's (printable ASCII, bounded). Once both secrets are set, the
 configured channel (`channel.py`) takes the route and answers the check only when it is signed.
+Both mount `slack_app`, which answers a wrong path or method in the API's error shape as well.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from channels.http import error_response, public_error, read_body
+from channels.http import ErrorDetail, error_response, public_error, read_body
 from channels.slack.payload import ident, parse
 from core.errors import InvalidInput, NotFound, SwitchboardError
 
@@ -32,6 +34,7 @@ NOT_CONFIGURED = (
     "SWITCHBOARD_SLACK__BOT_TOKEN and SWITCHBOARD_SLACK__SIGNING_SECRET are set"
 )
 _WHERE = {"surface": "slack"}
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
 async def url_verification(request: Request) -> Response:
@@ -54,4 +57,21 @@ async def url_verification(request: Request) -> Response:
 
 def setup_routes() -> Sequence[BaseRoute]:
     """What `switchboard serve` mounts at `/slack` while Slack's secrets are not set."""
-    return [Mount("/slack", app=Starlette(routes=[Route("/events", url_verification, methods=["POST"])]))]
+    return [Mount("/slack", app=slack_app(url_verification))]
+
+
+def slack_app(events: Callable[[Request], Awaitable[Response]]) -> Starlette:
+    """The app at `/slack`: `POST /events` (events and interactivity share it); another path or
+    method is refused in the API's error shape too."""
+    return Starlette(
+        routes=[Route("/events", events, methods=["POST"])],
+        exception_handlers={HTTPException: _http_error},
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "bad_request")
+    return error_response(
+        exc.status_code, ErrorDetail(code=code, message=exc.detail), dict(exc.headers or {})
+    )

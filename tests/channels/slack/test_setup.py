@@ -141,8 +141,10 @@ def test_before_the_secrets_are_set_the_body_is_capped(unconfigured: httpx.Clien
 
 
 def test_the_rest_of_the_service_is_unchanged(unconfigured: httpx.Client) -> None:
-    assert (unconfigured.get("/")).headers["content-type"].startswith("text/html")
-    assert (unconfigured.post("/slack/nowhere", content=b"{}")).status_code == 404
+    assert unconfigured.get("/").headers["content-type"].startswith("text/html")
+    for method, path, status in [("GET", "/slack/events", 405), ("POST", "/slack/nowhere", 404)]:
+        response = unconfigured.request(method, path, content=b"{}")
+        assert response.status_code == status and error(response)["code"], response.text
 
 
 def test_once_the_secrets_are_set_the_check_must_be_signed(tmp_path: Path, slack_api: FakeSlackApi) -> None:
@@ -159,3 +161,5 @@ def test_once_the_secrets_are_set_the_check_must_be_signed(tmp_path: Path, slack
         signed = client.post("/slack/events", content=check(), headers={**JSON, **sign(SECRET, check())})
         assert signed.status_code == 200
         assert signed.json() == {"challenge": CHALLENGE}
+        wrong_method = client.get("/slack/events")
+        assert wrong_method.status_code == 405 and error(wrong_method)["code"] == "method_not_allowed"
