@@ -7,7 +7,7 @@ runs (1,000) started at once. Configurations, alternated A B C D, A B C D … ov
 
 - peer-1w, peer-2w: benchmarks/peer_app.py (one agno Agent, PostgresDb storage, served by AgentOS)
   under uvicorn with 1 or 2 workers, in the peer's own virtualenv outside the repository
-  (`--peer-venv`, created and filled from PyPI on first use, then reused).
+  (`--peer-venv`, created and filled from PyPI on first use, then reused: benchmarks/peer_rig.py).
 - serve: `switchboard serve` on its defaults, no broker: the embedded in-process worker.
 - celery: the API (`serve`) and 2 Celery workers (`switchboard worker`), Redis as broker,
   as benchmarks/scale_rig.py starts them.
@@ -45,15 +45,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -74,13 +71,17 @@ from benchmarks.accounting import (
     read_pg_counters,
     read_procs,
 )
-from benchmarks.scale_rig import REPO, SCRIPT, Rig, RigOptions, _spawn, rig
+from benchmarks.peer_rig import (
+    DEFAULT_VENV,
+    PEER_PACKAGE,
+    PEER_VERSION,
+    Peer,
+    PeerOptions,
+    ensure_peer_venv,
+    peer_rig,
+)
+from benchmarks.scale_rig import Rig, RigOptions, rig
 
-PEER_PACKAGE = "agno"
-PEER_VERSION = "3.1.10"
-PEER_EXTRAS = "os,postgres,openai"
-PEER_ALSO = ("psycopg[binary]",)  # agno's postgres extra leaves the driver to the user
-DEFAULT_VENV = Path.home() / ".cache" / "switchboard-bench" / "agno-venv"
 FINISHED = ("completed", "failed", "cancelled", "waiting_approval", "waiting_input")
 MAX_RETRIES = 30  # a refused submission is tried again this many times at most
 WARMUP_RUNS = 5
@@ -284,95 +285,6 @@ class Workload:
     peer_db: str = "sync"  # the peer's storage: agno's PostgresDb ("sync") or AsyncPostgresDb ("async")
 
 
-def ensure_peer_venv(venv: Path) -> str:
-    """The peer's virtualenv, created and filled once; the agno version it holds."""
-    python = venv / "bin" / "python"
-    marker = venv / "peer-version"
-    if marker.exists():
-        return marker.read_text().strip()
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(python), "-m", "pip", "install", "--quiet"]
-    exact = f"{PEER_PACKAGE}[{PEER_EXTRAS}]=={PEER_VERSION}"
-    if subprocess.run([*pip, exact, *PEER_ALSO]).returncode != 0:
-        nearest = f"{PEER_PACKAGE}[{PEER_EXTRAS}]~={PEER_VERSION.rsplit('.', 1)[0]}.0"
-        print(f"  {exact} would not install; taking the nearest 3.1.x ({nearest})")
-        subprocess.run([*pip, nearest, *PEER_ALSO], check=True)
-    probe = [str(python), "-c", f"import importlib.metadata as m; print(m.version('{PEER_PACKAGE}'))"]
-    version = subprocess.run(probe, check=True, capture_output=True, text=True).stdout.strip()
-    marker.write_text(version + "\n")
-    return version
-
-
-@dataclass(frozen=True)
-class Peer:
-    url: str
-    server: subprocess.Popen[bytes]
-    model: subprocess.Popen[bytes]
-
-
-async def wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float) -> None:
-    """Until `port` on 127.0.0.1 accepts a connection; fails at once if `proc` exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} before listening on {port}")
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.1)
-            continue
-        writer.close()
-        await writer.wait_closed()
-        return
-    raise RuntimeError(f"nothing listens on {port} after {timeout}s")
-
-
-def _stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-@asynccontextmanager
-async def peer_rig(
-    config: Config, w: Workload, venv: Path, database_url: str, port: int, logs: Path
-) -> AsyncIterator[Peer]:
-    """The scripted model and the peer under uvicorn, its tables created first (once)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGNO_", "PEER_"))}
-    env |= {
-        "PYTHONPATH": str(REPO),  # for `-m core.scripted_model`; the peer imports nothing of ours
-        "PEER_DATABASE_URL": database_url.replace("postgresql://", "postgresql+psycopg://", 1),
-        "PEER_MODEL_URL": f"http://127.0.0.1:{port + 1}/v1",
-        "AGNO_TELEMETRY": "false",
-        "PEER_DB": w.peer_db,
-    }
-    model_args = ["--script", str(SCRIPT), "--port", str(port + 1), "--latency-ms", str(w.latency_ms)]
-    model = _spawn(["-m", "core.scripted_model", *model_args], env, logs / f"{config.key}-model.log")
-    python, app_dir, log = str(venv / "bin" / "python"), REPO / "benchmarks", logs / f"{config.key}.log"
-    procs = [model]
-    try:
-        with open(log, "ab") as out:
-            provision = [python, str(app_dir / "peer_app.py")]
-            await asyncio.to_thread(
-                subprocess.run, provision, env=env, stdout=out, stderr=out, check=True, timeout=120
-            )
-            uvicorn = ["-m", "uvicorn", "peer_app:app", "--app-dir", str(app_dir), "--host", "127.0.0.1"]
-            uvicorn += ["--port", str(port), "--workers", str(config.workers), "--no-access-log"]
-            server = subprocess.Popen([python, *uvicorn], env=env, stdout=out, stderr=subprocess.STDOUT)
-        procs.insert(0, server)
-        await wait_listening(model, port + 1, 30)
-        await wait_listening(server, port, 60)
-        yield Peer(f"http://127.0.0.1:{port}", server, model)
-    finally:
-        await asyncio.to_thread(_stop, procs)
-
-
 async def drive_peer(peer: Peer, w: Workload, runs: int, first: int = 0) -> Outcome:
     """`runs` runs at once, one HTTP request each; the answer is the run's end."""
     outcome = Outcome()
@@ -564,7 +476,8 @@ class Probe:
 
 async def measure_peer(config: Config, w: Workload, venv: Path, database: str, logs: Path) -> Measurement:
     url = await asyncio.to_thread(fresh_database, database)
-    async with peer_rig(config, w, venv, url, PORTS[config.key], logs) as peer:
+    options = PeerOptions(config.workers, PORTS[config.key], w.latency_ms, w.peer_db, venv)
+    async with peer_rig(options, url, logs / config.key) as peer:
         warm = await drive_peer(peer, w, WARMUP_RUNS, first=w.runs)
         if warm.errors:
             raise RuntimeError(f"the peer failed {warm.errors} of {WARMUP_RUNS} warm-up runs: see {logs}")
