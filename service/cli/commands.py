@@ -41,7 +41,7 @@ def follow(client: Client, run_id: str, timeout_s: float) -> dict[str, Any]:
     """Follow the run's events (SSE) until it stops running or `timeout_s` passes; its view then.
     A dropped stream is picked up again after the last event seen."""
     deadline = time.monotonic() + timeout_s
-    after, first = 0, None
+    after, start = 0, None
     while True:
         run: dict[str, Any] = client.get(path("runs", run_id))
         left = deadline - time.monotonic()
@@ -49,14 +49,10 @@ def follow(client: Client, run_id: str, timeout_s: float) -> dict[str, Any]:
             return run
         for event in client.events(run_id, after=after, wait_s=min(left, _STREAM_WAIT_S), until=deadline):
             after = event.seq
-            first = first if first is not None else event.data
-            progress("  " + timeline_line(event.data, _start(first)))
+            start = start if start is not None else epoch(event.data["created_at"])
+            progress("  " + timeline_line(event.data, start))
             if event.type in _TURNING_POINTS:
                 break
-
-
-def _start(event: dict[str, Any]) -> float:
-    return epoch(event["created_at"])
 
 
 def waiting_for(client: Client, run: dict[str, Any]) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from service.cli.output import paint, table
+from service.cli.output import paint, status, table
 
 
 def epoch(iso: str) -> float:
@@ -20,21 +20,17 @@ def when(iso: str | None) -> str:
     return iso.replace("T", " ")[:19] + "Z" if iso else "-"
 
 
-def _event_colour(kind: str) -> str | None:
-    if kind in ("RunCompleted", "ApprovalDecided", "QuestionAnswered"):
-        return None
-    return {
-        "RunFailed": "red",
-        "ToolCallFailed": "red",
-        "ApprovalRequested": "yellow",
-        "QuestionAsked": "yellow",
-    }.get(kind)
+# Events worth a glance in a coloured timeline: failures, and a run starting to wait on a person.
+_EVENT_COLOURS = {
+    "RunFailed": "red",
+    "ToolCallFailed": "red",
+    "ApprovalRequested": "yellow",
+    "QuestionAsked": "yellow",
+}
 
 
 def run_text(run: dict[str, Any]) -> str:
-    lines = [
-        f"{run['id']}  {run['bot']}  {paint(run['status'], _RUN_COLOURS.get(run['status']))}  step {run['step']}"
-    ]
+    lines = [f"{run['id']}  {run['bot']}  {status(run['status'])}  step {run['step']}"]
     if run.get("error"):
         lines.append(f"error: {run['error']['code']}: {run['error']['message']}")
     usage = run.get("usage") or {}
@@ -43,11 +39,6 @@ def run_text(run: dict[str, Any]) -> str:
         f"cost ${usage.get('cost_usd', 0.0):.6f}"
     )
     return "\n".join(lines)
-
-
-_RUN_COLOURS = {"completed": "green", "failed": "red", "cancelled": "red"} | {
-    s: "yellow" for s in ("waiting_approval", "waiting_input", "needs_reconciliation")
-}
 
 
 def outcome_text(run: dict[str, Any], waiting: dict[str, Any] | None) -> str:
@@ -114,7 +105,7 @@ def timeline_text(events: list[dict[str, Any]]) -> str:
 
 
 def timeline_line(e: dict[str, Any], start: float) -> str:
-    kind = paint(f"{e['type']:<22}", _event_colour(e["type"]))  # padded first: escapes have no width
+    kind = paint(f"{e['type']:<22}", _EVENT_COLOURS.get(e["type"]))  # padded first: escapes have no width
     return f"{e['seq']:>4}  +{epoch(e['created_at']) - start:8.3f}s  {kind} {_summary(e)}".rstrip()
 
 
