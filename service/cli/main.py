@@ -42,7 +42,11 @@ def _connection_flags() -> argparse.ArgumentParser:
     group.add_argument(
         "--local", action="store_true", help="no service: run the command in this process on a local database"
     )
-    group.add_argument("--db", metavar="URL", help="with --local: the database (SWITCHBOARD_DATABASE_URL)")
+    group.add_argument(
+        "--db",
+        metavar="URL",
+        help="run locally on this database (implies --local; else SWITCHBOARD_DATABASE_URL)",
+    )
     return flags
 
 
@@ -55,11 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     client = _connection_flags()
-    _service_commands(sub)
     _run_commands(sub, client)
     _decision_commands(sub, client)
-    schedules.add_commands(sub, client)
     alerts.add_commands(sub, client)
+    schedules.add_commands(sub, client)
+    _service_commands(sub)
     return parser
 
 
@@ -110,8 +114,10 @@ def _run_commands(
     run.add_argument("bot")
     run.add_argument("message")
     run.add_argument("--session", help="a thread key: continue that conversation")
-    run.add_argument("--timeout", type=float, default=120.0)
-    run.add_argument("--json", action="store_true")
+    run.add_argument("--timeout", type=float, default=120.0, help="seconds to follow the run (then exit 4)")
+    run.add_argument(
+        "--json", action="store_true", help="print the run, what it waits for and its events as JSON"
+    )
     run.set_defaults(handler="service.cli.commands:run")
 
     runs = sub.add_parser("runs", help="list your recent runs", parents=[client])
