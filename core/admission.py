@@ -52,6 +52,9 @@ class Limits:
     retry_after_s: int = 10
 
 
+_WAKES = 2  # held runs woken by a run that stops running
+
+
 class Admission:
     """The policy. Its SQL (counts, row locks, holding and waking runs) is core/store/admission.py;
     `conn` is the caller's transaction, handed through to it."""
@@ -86,12 +89,16 @@ class Admission:
         metrics.ADMISSIONS.labels("accepted" if position is None else "queued").inc()
         return position
 
-    def gate(self, conn: Connection, run: Run, now: float) -> Refusal | None:
-        """The lease hook: may this run take a step now? Holds a queued run over its limits."""
+    def gate(
+        self, conn: Connection, run: Run, now: float, running: tuple[int, int] | None = None
+    ) -> Refusal | None:
+        """The lease hook: may this run take a step now? Holds a queued run over its limits.
+        `running`: the tenant's and the user's running runs, when the run's row was read with them
+        (`limited`); a first look only, counted again under the limits' locks."""
         limits = self._limits
-        if run.status is not RunStatus.QUEUED or not self._limited:
+        if run.status is not RunStatus.QUEUED or not self.limited:
             return None
-        tenant, user = sql.running_counts(conn, run)
+        tenant, user = running if running is not None else sql.running_counts(conn, run)
         if not self._fits(tenant, user):
             return self._hold(conn, run, now)
         if sql.serialises_writers(conn):  # SQLite's writers are serialised already
@@ -108,7 +115,8 @@ class Admission:
         return None if self._fits(tenant, user) and not shared_near else self._hold(conn, run, now)
 
     @property
-    def _limited(self) -> bool:
+    def limited(self) -> bool:
+        """Whether any limit holds runs back (else `gate` and `released` do nothing)."""
         return self._limits.per_user is not None or self._limits.per_tenant is not None
 
     def _hold(self, conn: Connection, run: Run, now: float) -> Refusal:
@@ -127,18 +135,23 @@ class Admission:
             self._in_flight = sql.max_connections(conn)
         return count + self._in_flight >= limit
 
-    def released(self, conn: Connection, run: Run, count: int = 2) -> list[str]:
+    @property
+    def wakes(self) -> int:
+        """How many held runs a run that stops running wakes (`released`)."""
+        return _WAKES if self.limited else 0
+
+    def released(self, conn: Connection, run: Run, count: int = _WAKES) -> list[str]:
         """The step commit's hook: held runs of this run's tenant (its user's first) that may go
         now that it stopped running, woken in the commit's own transaction."""
-        if not self._limited:
+        if not self.limited:
             return []
         return sql.wake_held(conn, run, count)
 
     async def wake(self, run: Run) -> list[str]:
         """`released`, in a transaction of its own, for a run that stopped outside a step's commit."""
-        if not self._limited:
+        if not self.limited:
             return []
-        return await self._store.wake_held(run, 2)
+        return await self._store.wake_held(run, _WAKES)
 
 
 def _behind(active: int, limit: int | None) -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, Integer, String, bindparam, column, text
 
 from core.records import Run
 from core.store.database import Database
@@ -74,6 +74,17 @@ _HOLD = text("UPDATE runs SET lease_expires_at = :until WHERE id = :run")
 _HELD = text(
     f"SELECT id FROM runs WHERE {HELD_CONDITION} AND tenant_id = :tenant"
     " ORDER BY CASE WHEN user_id = :user THEN 0 ELSE 1 END, id LIMIT :count"
+)
+# `_HELD` and `_WAKE` as one UPDATE, for the step commit's single statement (core/store/fused.py).
+WAKE_HELD = (
+    text(
+        "UPDATE runs SET lease_expires_at = NULL WHERE id IN ("
+        f"SELECT id FROM runs WHERE {HELD_CONDITION} AND tenant_id = :b_tenant"
+        " ORDER BY CASE WHEN user_id = :b_user THEN 0 ELSE 1 END, id LIMIT :b_wake"
+        ") AND status = 'queued' AND lease_owner IS NULL RETURNING id"
+    )
+    .bindparams(bindparam("b_wake", type_=Integer))
+    .columns(column("id", String))
 )
 _WAKE = text(
     "UPDATE runs SET lease_expires_at = NULL WHERE id IN :ids AND status = 'queued' AND lease_owner IS NULL"

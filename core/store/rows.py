@@ -81,8 +81,15 @@ def append_events(
             for e in events
         ],
     )
+    queue_rendered(conn, run, events, renderers)
+
+
+def queue_rendered(
+    conn: Connection, run: Run, events: Sequence[RunEvent], renderers: Renderers | None
+) -> None:
+    """The outbox items the run's surface renders from its new events, in the caller's transaction."""
     renderer = renderers.get(run.surface) if renderers else None
-    if renderer is None:
+    if renderer is None or not events:
         return
     queue_outbound(
         conn, run.tenant_id, run.surface, run.id, renderer.render(run, events), events[-1].created_at

@@ -15,9 +15,10 @@ from core.ids import new_id
 from core.lifecycle import ACTIVE, RunStatus, check_transition, sources_of
 from core.outbound import Renderers
 from core.records import ChatMessage, NewEvent, NewRun, Run, RunEvent, Submitted
+from core.store import fused
 from core.store import statements as sql
 from core.store.database import Database
-from core.store.rows import append_events, run_from_row, update_run
+from core.store.rows import append_events, queue_rendered, run_from_row, update_run
 from core.store.schema import inbound_events, run_events, runs, sessions
 from core.store.sql import insert_ignore
 
@@ -68,25 +69,19 @@ class RunStore:
             if not fresh:
                 return Submitted(run=None, created=False)
         position = new.admit(conn) if new.admit is not None else None
-        session_id = self._session_id(conn, new, now)
         message_id, run_id = new_id("msg"), new_id("run")
-        conn.execute(
-            sql.INSERT_MESSAGE,
-            {
-                "id": message_id,
-                "tenant_id": new.tenant_id,
-                "session_id": session_id,
-                "run_id": run_id,
-                "user_id": new.user_id,
-                "role": "user",
-                "content": new.text,
-                "created_at": now,
-            },
-        )
+        message = {
+            "id": message_id,
+            "tenant_id": new.tenant_id,
+            "run_id": run_id,
+            "user_id": new.user_id,
+            "role": "user",
+            "content": new.text,
+            "created_at": now,
+        }
         row = {
             "id": run_id,
             "tenant_id": new.tenant_id,
-            "session_id": session_id,
             "user_id": new.user_id,
             "message_id": message_id,
             "bot": new.bot,
@@ -105,32 +100,50 @@ class RunStore:
             "created_at": now,
             "updated_at": now,
         }
-        conn.execute(sql.INSERT_RUN, row)
-        run = run_from_row({**row, "answer": None, "error_code": None, "error_message": None})
-        created = RunEvent(
-            run_id,
-            1,
-            EventType.RUN_CREATED.value,
-            {"bot": new.bot, "user_id": new.user_id, "session_id": session_id, "surface": new.surface},
-            now,
+        session = self._session_row(new, now)
+        event = {"run_id": run_id, "seq": 1, "tenant_id": new.tenant_id, "type": EventType.RUN_CREATED.value}
+        session_id = None
+        if conn.dialect.name == "postgresql":  # all four writes in one statement (core/store/fused.py)
+            params = _prefixed("s_", session) | _prefixed("m_", message) | _prefixed("r_", row)
+            params |= _prefixed("e_", {**event, "created_at": now})
+            session_id = conn.execute(fused.submit(), params).scalar_one()
+        written = session_id is not None
+        if not written:
+            session_id = self._session_id(conn, session)
+            conn.execute(sql.INSERT_MESSAGE, {**message, "session_id": session_id})
+            conn.execute(sql.INSERT_RUN, {**row, "session_id": session_id})
+        run = run_from_row(
+            {**row, "session_id": session_id, "answer": None, "error_code": None, "error_message": None}
         )
-        append_events(conn, run, [created], self._renderers)
+        payload = {"bot": new.bot, "user_id": new.user_id, "session_id": session_id, "surface": new.surface}
+        created = RunEvent(run_id, 1, EventType.RUN_CREATED.value, payload, now)
+        if written:
+            queue_rendered(conn, run, [created], self._renderers)
+        else:
+            append_events(conn, run, [created], self._renderers)
         return Submitted(run=run, created=True, position=position)
 
-    def _session_id(self, conn: Connection, new: NewRun, now: float) -> str:
-        """The thread's session: created now (one statement), or found (a second)."""
-        session_id = new_id("ses")
-        row = {
-            "id": session_id,
+    @staticmethod
+    def _session_row(new: NewRun, now: float) -> dict[str, Any]:
+        return {
+            "id": new_id("ses"),
             "tenant_id": new.tenant_id,
             "surface": new.surface,
             "thread_key": new.thread_key,
             "bot": new.bot,
             "created_at": now,
         }
-        if insert_ignore(conn, sessions, row):
-            return session_id
-        params = {"b_tenant": new.tenant_id, "b_surface": new.surface, "b_thread": new.thread_key}
+
+    @staticmethod
+    def _session_id(conn: Connection, session: dict[str, Any]) -> str:
+        """The thread's session: created now (one statement), or found (a second)."""
+        if insert_ignore(conn, sessions, session):
+            return str(session["id"])
+        params = {
+            "b_tenant": session["tenant_id"],
+            "b_surface": session["surface"],
+            "b_thread": session["thread_key"],
+        }
         return str(conn.execute(sql.SESSION_ID, params).scalar_one())
 
     async def has_session(self, tenant_id: str, surface: str, thread_key: str) -> bool:
@@ -305,6 +318,19 @@ def opening_and_window(
     first: `message_by_id` and `message_window` in one query."""
     params = {"b_tenant": run.tenant_id, "b_session": run.session_id, "b_before": run.message_id}
     rows = conn.execute(sql.OPENING_AND_WINDOW, params | {"b_limit": limit + 1}).all()
-    opening = _chat_message(rows[0]) if rows and rows[0].id == run.message_id else None
+    return split_window([_chat_message(r) for r in rows], run.message_id, limit)
+
+
+def split_window(
+    newest_first: list[ChatMessage], message_id: str, limit: int
+) -> tuple[ChatMessage | None, list[ChatMessage]]:
+    """`OPENING_AND_WINDOW`'s rows (up to `limit` + 1, newest first) as the run's opening message
+    and the window before it, oldest first."""
+    rows = newest_first
+    opening = rows[0] if rows and rows[0].id == message_id else None
     window = rows[1:] if opening is not None else rows[:limit]
-    return opening, [_chat_message(r) for r in reversed(window)]
+    return opening, list(reversed(window))
+
+
+def _prefixed(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {prefix + name: value for name, value in values.items()}

@@ -40,6 +40,21 @@ _QUEUED = RunStatus.QUEUED.value
 
 # The run row, locked for the lease decision.
 LOCK_RUN = select(runs).where(runs.c.id == _p("b_run")).with_for_update()
+_running = runs.alias("running")
+_RUNNING_IN_TENANT = (_running.c.status == _RUNNING, _running.c.tenant_id == runs.c.tenant_id)
+# With the admission limits' first look: its tenant's and its user's running runs (core/admission.py).
+LOCK_RUN_COUNTED = (
+    select(
+        runs,
+        select(func.count()).where(*_RUNNING_IN_TENANT).scalar_subquery().label("running_in_tenant"),
+        select(func.count())
+        .where(*_RUNNING_IN_TENANT, _running.c.user_id == runs.c.user_id)
+        .scalar_subquery()
+        .label("running_for_user"),
+    )
+    .where(runs.c.id == _p("b_run"))
+    .with_for_update(of=runs)
+)
 
 # Every write after the lease holds only under the same fence, owner and unexpired lease.
 _FENCED = (

@@ -9,9 +9,10 @@ stale clock.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, insert, select, update
 
 from core.clock import Clock
 from core.errors import StaleLease
@@ -19,7 +20,15 @@ from core.events import EventType
 from core.ids import new_id
 from core.lifecycle import ACTIVE, RunStatus, check_transition
 from core.outbound import Renderers
-from core.records import ApprovalStatus, InvocationStatus, NewEvent, QuestionStatus, Run, ToolInvocation
+from core.records import (
+    ApprovalStatus,
+    ChatMessage,
+    InvocationStatus,
+    NewEvent,
+    QuestionStatus,
+    Run,
+    ToolInvocation,
+)
 from core.steps import (
     ASK_USER,
     Acquired,
@@ -32,13 +41,14 @@ from core.steps import (
     StepInputs,
     StepOutcome,
 )
+from core.store import fused
 from core.store import statements as sql
 from core.store.audit import write_audit
 from core.store.database import Database
 from core.store.decisions import approval_from_row, question_from_row
 from core.store.policies import rule_from_row
-from core.store.rows import append_events, numbered, run_from_row, update_run
-from core.store.runs import message_window, opening_and_window, release_turn
+from core.store.rows import append_events, numbered, queue_rendered, run_from_row, update_run
+from core.store.runs import message_window, opening_and_window, release_turn, split_window
 from core.store.schema import approvals, questions, runs, tool_invocations
 from core.store.sql import insert_ignore
 
@@ -47,12 +57,26 @@ class Admission(Protocol):
     """The admission limits' hooks into the lease (core/admission.py), each inside the step's own
     transaction."""
 
-    def gate(self, conn: Connection, run: Run, now: float) -> Refusal | None:
+    @property
+    def limited(self) -> bool:
+        """Whether `gate` may hold runs back: then `acquire` reads the running counts it starts
+        from with the run's row (`statements.LOCK_RUN_COUNTED`), one statement fewer."""
+        ...
+
+    def gate(
+        self, conn: Connection, run: Run, now: float, running: tuple[int, int] | None = None
+    ) -> Refusal | None:
         """Asked in `acquire`, with the run's row locked: may the run step now?"""
         ...
 
     def released(self, conn: Connection, run: Run) -> list[str]:
         """Told in `commit` that the run stopped running: the held runs that may go now."""
+        ...
+
+    @property
+    def wakes(self) -> int:
+        """How many held runs `released` wakes at most (0: no limits, none are ever held). On
+        PostgreSQL the commit wakes them in its own statement instead of calling `released`."""
         ...
 
 
@@ -68,7 +92,10 @@ class StepStore:
     ) -> Acquired:
         def _tx(conn: Connection) -> Any:
             now = self._clock.now()
-            before = conn.execute(sql.LOCK_RUN, {"b_run": run_id}).first()
+            counted = self.admission is not None and self.admission.limited
+            before = conn.execute(
+                sql.LOCK_RUN_COUNTED if counted else sql.LOCK_RUN, {"b_run": run_id}
+            ).first()
             if before is None:
                 return Acquired(None, Refusal.GONE)
             prior = run_from_row(before)
@@ -76,11 +103,15 @@ class StepStore:
                 prior.lease_expires_at is not None and prior.lease_expires_at >= now
             ):
                 return Acquired(None, Refusal.GONE)
-            if self.admission is not None and (refusal := self.admission.gate(conn, prior, now)) is not None:
-                return Acquired(None, refusal)
+            if self.admission is not None:
+                running = (before.running_in_tenant, before.running_for_user) if counted else None
+                if (refusal := self.admission.gate(conn, prior, now, running)) is not None:
+                    return Acquired(None, refusal)
+            events = _acquire_events(prior, owner, max_attempts)
+            if conn.dialect.name == "postgresql" and prior.attempts + 1 <= max_attempts:
+                return self._lease_fused(conn, prior, owner, events, now + lease_s, history, now)
             if prior.status is RunStatus.QUEUED and not _claim_turn(conn, prior):
                 return Acquired(None, Refusal.NOT_YOUR_TURN)
-            events = _acquire_events(prior, owner, max_attempts)
             if prior.attempts + 1 > max_attempts:
                 return self._dead_letter(conn, prior, events, now)
             params = {
@@ -98,6 +129,42 @@ class StepStore:
 
         acquired: Acquired = await self._db.run(_tx)
         return acquired
+
+    def _lease_fused(
+        self,
+        conn: Connection,
+        prior: Run,
+        owner: str,
+        events: list[NewEvent],
+        expires: float,
+        history: int,
+        now: float,
+    ) -> Acquired:
+        """The turn, the lease, its events and (before the first step) the step's inputs in one
+        statement (PostgreSQL; see core/store/fused.py)."""
+        window = prior.step == 0
+        params: dict[str, Any] = {
+            "b_run": prior.id,
+            "b_owner": owner,
+            "b_expires": expires,
+            "b_events": len(events),
+            "b_now": now,
+            "b_event_rows": [{"type": e.type, "payload": e.payload} for e in events],
+            "b_session": prior.session_id,
+            "b_tenant": prior.tenant_id,
+            "b_before": prior.message_id,
+            "b_limit": history + 1,
+        }
+        row = conn.execute(fused.take_lease(prior.status is RunStatus.QUEUED, window), params).first()
+        if row is None:  # the session's turn belongs to another run
+            return Acquired(None, Refusal.NOT_YOUR_TURN)
+        run = run_from_row(row)
+        queue_rendered(conn, run, numbered(run, events, now), self._renderers)
+        lease = Lease(run=run, owner=owner, fence=run.fence, expires_at=expires)
+        if not window:
+            return Acquired(lease, inputs=_inputs(conn, run, history))
+        rows = [_chat_message(m) for m in row.window or []]
+        return Acquired(lease, inputs=StepInputs(None, *split_window(rows, run.message_id, history)))
 
     def _dead_letter(self, conn: Connection, prior: Run, events: list[NewEvent], now: float) -> Acquired:
         values = {
@@ -208,53 +275,150 @@ class StepStore:
             }
             if keep:
                 params["b_expires"] = now + (keep_s or 0.0)
-            row = conn.execute(sql.COMMIT_KEEP if keep else sql.COMMIT, params).first()
-            if row is None:
-                raise StaleLease(f"run {lease.run.id}: lease lost before commit")
-            run = run_from_row(row)
-            if outcome.events:
-                append_events(conn, run, numbered(run, outcome.events, now), self._renderers)
-            conn.execute(
-                sql.INSERT_CHECKPOINT,
-                {
-                    "run_id": run.id,
-                    "step": run.step,
-                    "tenant_id": run.tenant_id,
-                    "state": outcome.state,
-                    "created_at": now,
-                },
-            )
-            if outcome.invocation is not None:
-                _record_outcome(conn, run, outcome.invocation, now)
-            if outcome.answer is not None:
-                conn.execute(
-                    sql.INSERT_MESSAGE,
-                    {
-                        "id": new_id("msg"),
-                        "tenant_id": run.tenant_id,
-                        "session_id": run.session_id,
-                        "run_id": run.id,
-                        "user_id": None,
-                        "role": "assistant",
-                        "content": outcome.answer,
-                        "created_at": now,
-                    },
-                )
-            _record_governance(conn, run, outcome, now)
+            # Its first pending call became first in this very step (proposed by the model, or
+            # next after the call this step resolved): the gate has not seen it yet.
+            pending = outcome.state.get("pending") if keep else None
+            if conn.dialect.name == "postgresql":
+                run, row = self._write_fused(conn, lease, outcome, keep, params, now)
+                _record_decisions(conn, run, outcome, now)
+                rules = [rule_from_row(SimpleNamespace(**r)) for r in row.rules or []] if pending else []
+                call = CallInputs(rules, None, None) if pending else None
+                woken = tuple(row.woken or ()) if "woken" in row._fields else ()
+                next_in_session = row.next_in_session if "next_in_session" in row._fields else None
+            else:
+                run = self._write_each(conn, lease, outcome, keep, params, now)
+                _record_decisions(conn, run, outcome, now)
+                call = _call_inputs(conn, run, pending[0], gated=False) if pending else None
+                woken, next_in_session = (), None
+                if not keep and outcome.status not in ACTIVE:
+                    woken = tuple(self.admission.released(conn, run)) if self.admission is not None else ()
+                    next_in_session = release_turn(conn, run)
             if keep:
                 kept = Lease(run=run, owner=lease.owner, fence=lease.fence, expires_at=params["b_expires"])
-                pending = outcome.state.get("pending")
-                # Its first pending call became first in this very step (proposed by the model, or
-                # next after the call this step resolved): the gate has not seen it yet.
-                call = _call_inputs(conn, run, pending[0], gated=False) if pending else None
                 return Committed(run=run, next_in_session=None, kept=kept, call=call)
-            if outcome.status in ACTIVE:
-                return Committed(run=run, next_in_session=None)
-            woken = self.admission.released(conn, run) if self.admission is not None else []
-            return Committed(run=run, next_in_session=release_turn(conn, run), woken=tuple(woken))
+            return Committed(run=run, next_in_session=next_in_session, woken=woken)
 
         committed: Committed = await self._db.run(commit)
         return committed
+
+    def _write_each(
+        self,
+        conn: Connection,
+        lease: Lease,
+        outcome: StepOutcome,
+        keep: bool,
+        params: dict[str, Any],
+        now: float,
+    ) -> Run:
+        """The commit's writes one statement at a time (SQLite: no data-modifying CTEs)."""
+        row = conn.execute(sql.COMMIT_KEEP if keep else sql.COMMIT, params).first()
+        if row is None:
+            raise StaleLease(f"run {lease.run.id}: lease lost before commit")
+        run = run_from_row(row)
+        if outcome.events:
+            append_events(conn, run, numbered(run, outcome.events, now), self._renderers)
+        conn.execute(
+            sql.INSERT_CHECKPOINT,
+            {
+                "run_id": run.id,
+                "step": run.step,
+                "tenant_id": run.tenant_id,
+                "state": outcome.state,
+                "created_at": now,
+            },
+        )
+        if outcome.invocation is not None:
+            _record_outcome(conn, run, outcome.invocation, now)
+        if outcome.answer is not None:
+            conn.execute(
+                sql.INSERT_MESSAGE,
+                {
+                    "id": new_id("msg"),
+                    "tenant_id": run.tenant_id,
+                    "session_id": run.session_id,
+                    "run_id": run.id,
+                    "user_id": None,
+                    "role": "assistant",
+                    "content": outcome.answer,
+                    "created_at": now,
+                },
+            )
+        for note in outcome.audit:
+            write_audit(
+                conn,
+                tenant_id=run.tenant_id,
+                action=note.action,
+                now=now,
+                run_id=run.id,
+                actor_user_id=note.actor_user_id,
+                tool=note.tool,
+                detail=note.detail,
+            )
+        return run
+
+    def _write_fused(
+        self,
+        conn: Connection,
+        lease: Lease,
+        outcome: StepOutcome,
+        keep: bool,
+        params: dict[str, Any],
+        now: float,
+    ) -> tuple[Run, Row[Any]]:
+        """The same writes as `_write_each` in one statement (PostgreSQL; see core/store/fused.py).
+        When the run stopped running, the turn is given up in it too, and the row names the
+        session's next queued run (`next_in_session`) and the held runs woken (`woken`); when the
+        lease is kept for a pending call, it carries the call's policy rules (`rules`)."""
+        inv = outcome.invocation
+        release = not keep and outcome.status not in ACTIVE
+        wakes = self.admission.wakes if self.admission is not None and release else 0
+        pending = outcome.state.get("pending") if keep else None
+        shape = fused.Shape(
+            keep=keep,
+            answer=outcome.answer is not None,
+            invocation=None if inv is None else ("upsert" if inv.call is not None else "update"),
+            audit=bool(outcome.audit),
+            release=release,
+            wake=wakes > 0,
+            rules=bool(pending),
+        )
+        values = {
+            **params,
+            "b_tenant": lease.run.tenant_id,
+            "b_user": lease.run.user_id,
+            "b_wake": wakes,
+            "b_tool": pending[0]["name"] if pending else None,
+            "b_event_rows": [{"type": e.type, "payload": e.payload} for e in outcome.events],
+            "b_state": outcome.state,
+            "b_message_id": new_id("msg"),
+            "b_session": lease.run.session_id,
+        }
+        if outcome.audit:
+            values["b_audit_rows"] = [
+                {
+                    "id": new_id("aud"),
+                    "actor_user_id": note.actor_user_id,
+                    "action": note.action,
+                    "tool": note.tool,
+                    "detail": note.detail or {},
+                }
+                for note in outcome.audit
+            ]
+        if inv is not None:
+            values |= {"b_inv_key": inv.key, "b_inv_status": inv.status, "b_inv_result": inv.result}
+            values["b_inv_error"] = inv.error
+            if inv.call is not None:
+                values |= {
+                    "b_inv_tool": inv.call.tool,
+                    "b_inv_hash": inv.call.args_hash,
+                    "b_inv_args": inv.call.args,
+                }
+        row = conn.execute(fused.commit(shape), values).first()
+        if row is None:
+            raise StaleLease(f"run {lease.run.id}: lease lost before commit")
+        run = run_from_row(row)
+        queue_rendered(conn, run, numbered(run, outcome.events, now), self._renderers)
+        return run, row
 
     @staticmethod
     def _fenced(lease: Lease, now: float) -> list[ColumnElement[bool]]:
@@ -307,7 +471,7 @@ def _record_outcome(conn: Connection, run: Run, inv: InvocationUpdate, now: floa
     conn.execute(sql.UPDATE_INVOCATION, params)
 
 
-def _record_governance(conn: Connection, run: Run, outcome: StepOutcome, now: float) -> None:
+def _record_decisions(conn: Connection, run: Run, outcome: StepOutcome, now: float) -> None:
     if outcome.approval is not None:
         a = outcome.approval
         conn.execute(
@@ -343,17 +507,12 @@ def _record_governance(conn: Connection, run: Run, outcome: StepOutcome, now: fl
                 created_at=now,
             )
         )
-    for note in outcome.audit:
-        write_audit(
-            conn,
-            tenant_id=run.tenant_id,
-            action=note.action,
-            now=now,
-            run_id=run.id,
-            actor_user_id=note.actor_user_id,
-            tool=note.tool,
-            detail=note.detail,
-        )
+
+
+def _chat_message(m: dict[str, Any]) -> ChatMessage:
+    return ChatMessage(
+        m["id"], m["session_id"], m["role"], m["content"], m["user_id"], m["run_id"], m["created_at"]
+    )
 
 
 def _invocation(r: Any) -> ToolInvocation:

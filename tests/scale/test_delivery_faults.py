@@ -88,8 +88,9 @@ def _with_application_name(url: str) -> str:
 
 
 def _catch_commits(admin_url: str, rounds: int) -> int:
-    """Hold a SHARE lock on `checkpoints` so the workers' commits stop at their checkpoint insert,
-    half-way through the transaction that also wrote the run and its events; terminate those
+    """Hold a SHARE lock on `checkpoints` so the workers' commits stop at their checkpoint insert
+    (on PostgreSQL one statement, `WITH r AS …`, with the run's and its events' writes:
+    core/store/fused.py; pg_stat_activity shows only its first 1 kB); terminate those
     backends; let go. Returns how many commits were cut."""
     cut = 0
     with psycopg.connect(admin_url, autocommit=True) as admin:
@@ -99,7 +100,7 @@ def _catch_commits(admin_url: str, rounds: int) -> int:
                 for _ in range(100):
                     rows = admin.execute(
                         "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = "
-                        "'Lock' AND query ILIKE 'INSERT INTO checkpoints%%'",
+                        "'Lock' AND (query ILIKE 'INSERT INTO checkpoints%%' OR query ILIKE 'WITH r AS%%')",
                         (VICTIM,),
                     ).fetchall()
                     if rows:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -191,8 +192,9 @@ async def test_a_read_safe_to_repeat_is_recorded_with_its_outcome_in_its_commit(
     writes: list[tuple[int, str]] = []
 
     def record(conn: Connection, _cursor: object, statement: str, *_: object) -> None:
-        if statement.startswith(("INSERT", "UPDATE")):
-            writes.append((id(conn.get_transaction()), " ".join(statement.split()[:3])))
+        # On PostgreSQL a step's commit is one statement of data-modifying CTEs: each write in it.
+        for what in re.findall(r"\b(INSERT INTO \w+|UPDATE \w+ SET)", statement):
+            writes.append((id(conn.get_transaction()), what.removesuffix(" SET")))
 
     event.listen(store.db.engine, "before_cursor_execute", record)
     try:
