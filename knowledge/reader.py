@@ -18,18 +18,10 @@ from pathlib import PurePath
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
+from knowledge.formats import FORMATS, format_of
+
 log = logging.getLogger(__name__)
 
-FORMATS = {
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".txt": "text",
-    ".text": "text",
-    ".rst": "text",
-    ".html": "html",
-    ".htm": "html",
-    ".pdf": "pdf",
-}
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -54,13 +46,15 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def format_of(name: str) -> str | None:
-    return FORMATS.get(PurePath(name).suffix.lower())
-
-
 def check_size(size: int, max_bytes: int) -> None:
     if size > max_bytes:
-        raise Unreadable(f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB cap")
+        raise Unreadable(f"the file is {_size(size)}, over the {_size(max_bytes)} cap")
+
+
+def _size(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f} MB"
+    return f"{n / 1e3:.1f} kB" if n >= 1000 else f"{n} bytes"
 
 
 def parse(source: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:

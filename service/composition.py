@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from channels.surface import Channel, SurfaceDeps
@@ -25,7 +25,10 @@ from core.scripted_model import Script, ScriptedModelServer
 from core.settings import Settings
 from core.store.alerts import AlertStore
 from core.store.context import ContextStore
+from core.store.knowledge import KnowledgeStore
 from core.store.migrate import migrate
+from core.tools.knowledge import bind_knowledge
+from knowledge.kit import KnowledgeKit, build_kit
 from scheduler.anomaly import KIND as ANOMALY
 from scheduler.anomaly import anomaly_handler
 from scheduler.anomaly.digest import AlertDigest
@@ -52,6 +55,7 @@ class Service:
     channels: dict[str, Channel] = field(default_factory=dict)
     scheduler: Scheduler | None = None  # fires schedules when started with schedule=True
     alerts: AlertStore | None = None  # alerts, with the surfaces' notice renderers (the API acts on them)
+    knowledge: KnowledgeKit | None = None  # documents the bots search (knowledge/)
 
     # Conveniences (tests drive one surface): a surface's channel when it is configured.
     @property
@@ -95,6 +99,8 @@ class Service:
         await self.sweeper.stop()
         await self.queue.stop()
         await self.gateway.aclose()
+        if self.knowledge is not None:
+            await self.knowledge.aclose()
         await self.store.close()
         if self.demo_model is not None:
             self.demo_model.stop()
@@ -157,6 +163,12 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
                     bot.name,
                     model_settings.base_url,
                 )
+    key = model_settings.api_key.get_secret_value() if model_settings.api_key else None
+    knowledge = build_kit(
+        settings.knowledge, KnowledgeStore(store.db, store.clock), model_settings.base_url, key
+    )
+    # A bot's search_knowledge tool searches the service's knowledge, as the run's requester.
+    bots = BotRegistry(replace(bot, tools=bind_knowledge(bot.tools, knowledge.retriever)) for bot in bots)
     gateway = OpenAIGateway(model_settings, guards=scale.model_guards(settings))
     notifier = RunNotifier()
     engine = settings.engine
@@ -202,6 +214,7 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
         step,
         channels=channels,
         alerts=anomaly.alerts,
+        knowledge=knowledge,
         scheduler=build_scheduler(
             settings.scheduler,
             runtime,

@@ -17,9 +17,10 @@ from channels.api.shedding import SheddingMiddleware
 from channels.web import web_routes
 from core.settings import Settings
 from core.store.sessions import SessionHistoryStore
+from knowledge.desk import KnowledgeDesk
 from service import scale, scheduling, surfaces
 from service.composition import build_service
-from service.demo import ensure_demo_alerts, ensure_demo_tenant
+from service.demo import DEMO_TENANT, ensure_demo_alerts, ensure_demo_tenant
 from service.metrics import metrics_route
 
 log = logging.getLogger("switchboard")
@@ -38,6 +39,8 @@ def create_app(settings: Settings) -> Starlette:
             alerts=svc.alert_desk(),
             schedules=scheduling.schedule_book(svc.store, svc.runtime.bots),
             sessions=SessionHistoryStore(svc.store.db),
+            knowledge=KnowledgeDesk(svc.knowledge) if svc.knowledge is not None else None,
+            max_upload_bytes=settings.knowledge.max_file_bytes,
         )
         # The configured chat surfaces' webhooks: POST /slack/events, POST /api/messages.
         hooks = [route for channel in svc.channels.values() for route in channel.routes()]
@@ -49,6 +52,8 @@ def create_app(settings: Settings) -> Starlette:
         await svc.start(sweep=not settings.broker_url, schedule=settings.scheduler.embedded, listen=True)
         if svc.offline:
             keys = await ensure_demo_tenant(svc.store)
+            if svc.knowledge is not None and settings.knowledge.demo_docs:
+                await svc.knowledge.ensure_demo_docs(DEMO_TENANT, "demo-admin")  # the docs, searchable
             if "ops" in svc.runtime.bots:
                 check = await ensure_demo_alerts(svc.store, settings.anomaly.demo_channel)
                 if settings.scheduler.embedded and svc.scheduler is not None:

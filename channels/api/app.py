@@ -18,6 +18,7 @@ from channels.api.paths import PathGuard
 from channels.api.routes_alerts import AlertEndpoints
 from channels.api.routes_bots import BotEndpoints
 from channels.api.routes_decisions import DecisionEndpoints
+from channels.api.routes_knowledge import KnowledgeDesk, KnowledgeEndpoints
 from channels.api.routes_messages import MessageEndpoints
 from channels.api.routes_runs import RunEndpoints
 from channels.api.routes_schedules import ScheduleEndpoints
@@ -37,6 +38,8 @@ def build_api(
     sessions: SessionHistory,
     max_body_bytes: int = 65536,
     stream: StreamOptions | None = None,
+    knowledge: KnowledgeDesk | None = None,
+    max_upload_bytes: int = 50 * 1024 * 1024,
 ) -> Starlette:
     """`alerts`: the composition root's alert desk, over the service's alert store whose notice
     renderers edit an alert's card when it is acted on here. `schedules`: the root's schedule book
@@ -58,6 +61,13 @@ def build_api(
         *ScheduleEndpoints(runtime, schedules, max_body_bytes=max_body_bytes).routes(),
         *AlertEndpoints(runtime, alerts, max_body_bytes=max_body_bytes).routes(),
         *SessionEndpoints(runtime, sessions).routes(),
+        *(
+            KnowledgeEndpoints(
+                runtime, knowledge, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes
+            ).routes()
+            if knowledge is not None
+            else []
+        ),
         Route("/healthz", health.check, methods=["GET"], name="healthz"),
         Route("/openapi.json", openapi, methods=["GET"], name="openapi"),
     ]

@@ -18,6 +18,17 @@ from pydantic.json_schema import models_json_schema
 
 from channels.api.routes_alerts import AlertList, AlertsQuery, AlertView, InvestigationView, SilenceBody
 from channels.api.routes_bots import BotList
+from channels.api.routes_knowledge import (
+    DocumentList,
+    DocumentQuery,
+    IngestView,
+    NamespaceBody,
+    NamespaceList,
+    NamespaceView,
+    SearchBody,
+    SearchView,
+    UploadBody,
+)
 from channels.api.routes_messages import MessageView
 from channels.api.routes_schedules import ScheduleBody, ScheduleList, ScheduleView
 from channels.api.routes_sessions import (
@@ -242,6 +253,71 @@ SESSION_OPERATIONS = (
     ),
 )
 
+KNOWLEDGE_OPERATIONS = (
+    Operation(
+        "get",
+        "/v1/knowledge/namespaces",
+        "listKnowledgeNamespaces",
+        "The knowledge namespaces the caller may search, with their document and chunk counts.",
+        ok=(200, NamespaceList),
+        errors=(),
+    ),
+    Operation(
+        "post",
+        "/v1/knowledge/namespaces",
+        "createKnowledgeNamespace",
+        "Create a namespace: a private one (anyone), a tenant-wide or channel one (admins).",
+        ok=(201, NamespaceView),
+        errors=(400, 403, 409, 413, 422),
+        body=NamespaceBody,
+    ),
+    Operation(
+        "delete",
+        "/v1/knowledge/namespaces/{namespace}",
+        "deleteKnowledgeNamespace",
+        "Delete a namespace with its documents (its owner, or an admin for tenant and channel ones).",
+        ok=(204, None),
+        errors=(403, 404),
+    ),
+    Operation(
+        "get",
+        "/v1/knowledge/namespaces/{namespace}/documents",
+        "listKnowledgeDocuments",
+        "A namespace's documents, with each one's status and, when it failed, why.",
+        ok=(200, DocumentList),
+        errors=(403, 404),
+    ),
+    Operation(
+        "put",
+        "/v1/knowledge/namespaces/{namespace}/documents",
+        "uploadKnowledgeDocument",
+        "Add or replace one document (incremental: unchanged content is not re-embedded).",
+        ok=(200, IngestView),
+        errors=(400, 403, 404, 413, 422),
+        body=UploadBody,
+        notes="A document that cannot be read (binary, empty, not UTF-8, an encrypted PDF) is listed "
+        "in `failed` with why, and has no chunks.",
+    ),
+    Operation(
+        "delete",
+        "/v1/knowledge/namespaces/{namespace}/documents",
+        "removeKnowledgeDocument",
+        "Remove one document and its chunks.",
+        ok=(204, None),
+        errors=(403, 404, 422),
+        query=DocumentQuery,
+    ),
+    Operation(
+        "post",
+        "/v1/knowledge/search",
+        "searchKnowledge",
+        "Search what the caller may see: keyword and dense, fused; results carry citations and ranks.",
+        ok=(200, SearchView),
+        errors=(400, 413, 422),
+        body=SearchBody,
+    ),
+)
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "post",
@@ -365,6 +441,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *SCHEDULE_OPERATIONS,
     *ALERT_OPERATIONS,
     *SESSION_OPERATIONS,
+    *KNOWLEDGE_OPERATIONS,
     Operation(
         "get",
         "/healthz",

@@ -365,8 +365,10 @@ class KnowledgeStore:
             fired = conn.execute(
                 select(schedule_fires.c.run_id).where(schedule_fires.c.run_id == run_id).limit(1)
             ).first()
-            # A fire's run is attached after it is submitted: its idempotency key says so at once.
-            scheduled = fired is not None or (run.idempotency_key or "").startswith("schedule:")
+            # A fire's run is attached after it is submitted: its idempotency key (the runtime
+            # prefixes the requester's id) says so at once. Claiming it only narrows what one sees.
+            key = run.idempotency_key or ""
+            scheduled = fired is not None or key.startswith(f"{run.user_id}:schedule:")
             channel = f"{run.surface}:{run.thread_key.split(':', 1)[0]}"
             return KnowledgeAudience(tenant_id, run.user_id, channel, proactive=scheduled)
 

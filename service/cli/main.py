@@ -2,7 +2,7 @@
 
 Client commands talk to the service's REST API (URL and key from --url/--key, SWITCHBOARD_URL/
 SWITCHBOARD_API_KEY, or `switchboard login`): run, runs, status, logs, cancel, resume, approvals,
-approve, deny, answer, reconcile, audit, alerts, schedules; `--local` (or `--db URL`) runs one of
+approve, deny, answer, reconcile, audit, alerts, schedules, knowledge; `--local` (or `--db URL`) runs one of
 them against a database in this process instead. Local by nature: serve, worker, scheduler,
 discord, migrate, keys. And login, logout, doctor.
 
@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from service.cli import alerts, schedules
+from service.cli import alerts, knowledge, schedules
 from service.cli.decisions import RECONCILE_CHOICES, count, instant
 
 _EPILOG = """\
@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     _decision_commands(sub, client)
     alerts.add_commands(sub, client)
     schedules.add_commands(sub, client)
+    knowledge.add_commands(sub, client)
     _service_commands(sub)
     return parser
 

@@ -180,7 +180,7 @@ async def test_bad_input_is_recorded_with_a_clear_error_and_nothing_half_ingeste
     assert failed["repo/latin1.txt"].startswith("the file is not UTF-8 text (byte 0xe9 at offset 3)")
     assert failed["repo/broken.pdf"].startswith("the PDF cannot be read")
     assert failed["repo/fake.pdf"] == "this is not a PDF file (no %PDF header)"
-    assert "over the 0.0 MB cap" in failed["repo/big.md"]
+    assert failed["repo/big.md"] == "the file is 2.0 kB, over the 1.0 kB cap"
     docs = {d.source: d for d in await kit.store.documents(tenant.id, ns.id)}
     assert docs["repo/empty.md"].status == "failed" and docs["repo/empty.md"].chunk_count == 0
     assert {s for s, _, _ in await _chunk_rows(kit, ns.id)} == {"repo/good.md"}

@@ -500,6 +500,13 @@ async def test_healthz_and_openapi_need_no_key(api: Api) -> None:
         ("/v1/sessions", "get"),
         ("/v1/sessions/{session_id}", "get"),
         ("/v1/sessions/{session_id}/messages", "get"),
+        ("/v1/knowledge/namespaces", "get"),
+        ("/v1/knowledge/namespaces", "post"),
+        ("/v1/knowledge/namespaces/{namespace}", "delete"),
+        ("/v1/knowledge/namespaces/{namespace}/documents", "get"),
+        ("/v1/knowledge/namespaces/{namespace}/documents", "put"),
+        ("/v1/knowledge/namespaces/{namespace}/documents", "delete"),
+        ("/v1/knowledge/search", "post"),
         ("/healthz", "get"),
         ("/openapi.json", "get"),
     }

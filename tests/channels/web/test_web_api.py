@@ -61,7 +61,7 @@ def test_bots_are_listed_for_any_valid_key(http: httpx.Client) -> None:
     assert http.get("/v1/bots", headers=auth("wrong")).status_code == 401
     bots = http.get("/v1/bots", headers=auth(CUSTOMER_KEY)).json()["bots"]
     assert [b["name"] for b in bots] == ["support", "ops", "echo"]  # the order settings give
-    assert bots[0]["tools"] == ["lookup_order", "refund_order"] and bots[0]["description"]
+    assert bots[0]["tools"] == ["lookup_order", "refund_order", "search_knowledge"] and bots[0]["description"]
 
 
 def test_a_runs_message_is_read_back_by_those_who_may_see_the_run(
