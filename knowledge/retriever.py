@@ -1,5 +1,7 @@
 """Search: keyword ranks from the store (FTS5 / PostgreSQL full text) and exact cosine over the
-vectors of the chunks the audience may see, fused by reciprocal rank. Both lists come from
+vectors of the chunks the audience may see (the namespaces from an access-filtered statement on
+every search, their matrices from an in-process cache keyed by revision: knowledge/vectors.py),
+fused by reciprocal rank. Both lists come from
 statements that apply the access filter themselves (core/store/knowledge.py); the chunks are then
 read through the same filter again, so an id never stands on its own. With no embeddings endpoint,
 or one that fails, the search is keyword-only and says so."""
@@ -13,6 +15,7 @@ import numpy as np
 
 from core.ports import KnowledgeAnswer, KnowledgeAudience, KnowledgeIndex
 from knowledge.embeddings import Embedder, EmbeddingsUnavailable
+from knowledge.vectors import DEFAULT_CACHE_BYTES, VectorCache
 
 RRF_K = 60  # the usual constant: a list's first item weighs 1/61, its tenth 1/70
 MAX_TERMS = 32
@@ -85,10 +88,18 @@ def fuse(*rankings: Sequence[int], k: int = RRF_K) -> list[int]:
 
 
 class Retriever:
-    def __init__(self, index: KnowledgeIndex, embedder: Embedder | None, *, candidates: int = 50) -> None:
+    def __init__(
+        self,
+        index: KnowledgeIndex,
+        embedder: Embedder | None,
+        *,
+        candidates: int = 50,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+    ) -> None:
         self._index = index
         self._embedder = embedder
         self._candidates = candidates
+        self._cache = VectorCache(index, cache_bytes)
 
     @property
     def dense(self) -> bool:
@@ -131,12 +142,19 @@ class Retriever:
         self, audience: KnowledgeAudience, namespaces: Sequence[str] | None, query: str, embedder: Embedder
     ) -> list[int]:
         vector = (await embedder.embed([query]))[0]
-        ids, blobs = await self._index.vectors(audience, namespaces, embedder.model, int(vector.shape[0]))
-        if not ids:
-            return []
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), vector.shape[0])
-        scores = matrix @ vector
-        count = min(self._candidates, len(ids))
-        top = np.argpartition(-scores, count - 1)[:count]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [ids[i] for i in top]
+        dimension = int(vector.shape[0])
+        # The namespaces come from the store's access-filtered statement, on every search.
+        visible = await self._index.visible_revisions(audience, namespaces)
+        best: list[tuple[float, int]] = []
+        for namespace_id, revision in visible:
+            matrix = await self._cache.matrix(
+                audience.tenant_id, namespace_id, revision, embedder.model, dimension
+            )
+            if not len(matrix.ids):
+                continue
+            scores = matrix.vectors @ vector
+            count = min(self._candidates, len(scores))
+            top = np.argpartition(-scores, count - 1)[:count]
+            best.extend((float(scores[i]), int(matrix.ids[i])) for i in top)
+        best.sort(key=lambda pair: (-pair[0], pair[1]))
+        return [chunk_id for _, chunk_id in best[: self._candidates]]

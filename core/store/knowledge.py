@@ -414,6 +414,34 @@ class KnowledgeStore:
 
         return await self.db.read(work)
 
+    async def visible_revisions(
+        self, audience: KnowledgeAudience, namespaces: Sequence[str] | None
+    ) -> list[tuple[str, int]]:
+        """The (id, revision) of each namespace the audience may search: what a vector cache
+        keys on (a revision changes with every change to the namespace's chunks)."""
+        sql = _scoped(f"SELECT n.id, n.revision FROM knowledge_namespaces n WHERE {_VISIBLE} ORDER BY n.id")
+        params = _scope(audience, namespaces)
+        return await self.db.read(lambda conn: [(r.id, int(r.revision)) for r in conn.execute(sql, params)])
+
+    async def namespace_vectors(
+        self, tenant_id: str, namespace_id: str, model: str, dimension: int
+    ) -> tuple[list[int], list[bytes]]:
+        """One namespace's vectors, for a caller that got its id from `visible_revisions`."""
+        c = knowledge_chunks.c
+        statement = select(c.id, c.embedding).where(
+            c.tenant_id == tenant_id,
+            c.namespace_id == namespace_id,
+            c.embedding_model == model,
+            c.dimension == dimension,
+            c.embedding.is_not(None),
+        )
+
+        def work(conn: Connection) -> tuple[list[int], list[bytes]]:
+            rows = conn.execute(statement).all()
+            return [r.id for r in rows], [bytes(r.embedding) for r in rows]
+
+        return await self.db.read(work)
+
     async def hits(self, audience: KnowledgeAudience, chunk_ids: Sequence[int]) -> list[KnowledgeHit]:
         """The chunks `chunk_ids` with their citations, in that order, each only if the audience
         may see it (filtered again: an id is never trusted on its own)."""

@@ -111,6 +111,8 @@ async def test_resync_is_incremental_and_deletion_propagates(
     first = await kit.ingestor.sync_folder(ns, tmp_path, prefix="repo")
     assert first.chunks_embedded == first.chunks_written > 0
 
+    cached = await kit.retriever.search(_audience(tenant), "legacy fax gateway", None, 5, "dense")
+    assert cached.hits[0].source == "repo/old.md"  # the namespace's vectors are now cached
     again = await kit.ingestor.sync_folder(ns, tmp_path, prefix="repo")
     assert again.unchanged == ["repo/guide.md", "repo/old.md"] and again.chunks_embedded == 0
 
@@ -119,8 +121,11 @@ async def test_resync_is_incremental_and_deletion_propagates(
     changed = await kit.ingestor.sync_folder(ns, tmp_path, prefix="repo")
     assert changed.updated == ["repo/guide.md"] and changed.removed == ["repo/old.md"]
     assert changed.chunks_embedded == 1  # only the new section's chunk; the others are reused
-    answer = await kit.retriever.search(_audience(tenant), "legacy fax gateway", None, 5)
-    assert all(h.source != "repo/old.md" for h in answer.hits)
+    for mode in ("hybrid", "dense"):  # a change bumps the namespace's revision: no stale vectors
+        answer = await kit.retriever.search(_audience(tenant), "legacy fax gateway", None, 5, mode)
+        assert all(h.source != "repo/old.md" for h in answer.hits)
+    teams = await kit.retriever.search(_audience(tenant), "Register an Azure bot for Teams", None, 1, "dense")
+    assert teams.hits[0].title_path == "Guide > Teams"
     assert [d.source for d in await kit.store.documents(tenant.id, ns.id)] == ["repo/guide.md"]
 
 
