@@ -6,6 +6,8 @@ too (shared by every worker); without it, everything stays in the process.
 
 from __future__ import annotations
 
+import os
+
 from redis.asyncio import Redis
 
 from channels.api.shedding import ShedOptions, Turns
@@ -58,9 +60,14 @@ def admission(settings: Settings, store: ContextStore) -> Admission:
     return control
 
 
+def step_concurrency(settings: Settings) -> int:
+    """Steps the in-process worker drives at once: the setting, or 32 per core."""
+    return settings.engine.workers or 32 * (os.cpu_count() or 1)
+
+
 def task_queue(settings: Settings, handler: StepHandler) -> TaskQueue:
     if not settings.broker_url:
-        return InProcessQueue(handler, settings.engine.workers)
+        return InProcessQueue(handler, step_concurrency(settings))
     q = settings.queue
     options = NudgeOptions(q.name, q.nudge_ttl_s, q.duplicate_deliveries)
     return CeleryQueue(Redis.from_url(settings.broker_url), handler, options)
