@@ -497,5 +497,7 @@ knowledge_chunks = Table(
     Column("search_vector", Text().with_variant(TSVECTOR(), "postgresql")),
     Index("ix_knowledge_chunks_scope", "tenant_id", "namespace_id"),
     Index("ix_knowledge_chunks_document", "document_id", "position"),
-    Index("ix_knowledge_chunks_search_vector", "search_vector", postgresql_using="gin"),
+    # GIN over (tenant, tsvector) with PostgreSQL's btree_gin (migration 0007): a tenant's keyword
+    # search reads its own matches only. On SQLite an unused btree; FTS5 indexes the text there.
+    Index("ix_knowledge_chunks_search", "tenant_id", "search_vector", postgresql_using="gin"),
 )
