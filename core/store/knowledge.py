@@ -33,6 +33,7 @@ from core.store.schema import (
     runs,
     schedule_fires,
 )
+from core.store.sql import insert_ignore
 
 KINDS = ("tenant", "channel", "private")
 
@@ -163,20 +164,13 @@ class KnowledgeStore:
         )  # fmt: skip
 
         def work(conn: Connection) -> None:
-            taken = conn.execute(
-                select(knowledge_namespaces.c.id).where(
-                    knowledge_namespaces.c.tenant_id == tenant_id, knowledge_namespaces.c.name == name
-                )
-            ).first()
-            if taken is not None:
+            row = {
+                "id": namespace.id, "tenant_id": tenant_id, "name": name, "kind": kind,
+                "owner_id": namespace.owner_id, "channel": namespace.channel, "created_by": created_by,
+                "revision": 0, "created_at": self._clock.now(),
+            }  # fmt: skip
+            if not insert_ignore(conn, knowledge_namespaces, row):  # the name is taken in this tenant
                 raise Conflict(f"namespace {name!r} already exists")
-            conn.execute(
-                insert(knowledge_namespaces).values(
-                    id=namespace.id, tenant_id=tenant_id, name=name, kind=kind, owner_id=namespace.owner_id,
-                    channel=namespace.channel, created_by=created_by, revision=0,
-                    created_at=self._clock.now(),
-                )
-            )  # fmt: skip
             for principal in namespace.allow:
                 conn.execute(insert(knowledge_acl).values(namespace_id=namespace.id, principal=principal))
 
@@ -474,18 +468,14 @@ def _upsert_document(
         "title": doc.title, "content_hash": doc.content_hash, "status": doc.status, "error": doc.error,
         "chunk_count": len(doc.chunks), "updated_at": now,
     }  # fmt: skip
-    doc_id: str | None = conn.execute(
+    # Insert-if-missing, then update: two uploads of one document at once (PostgreSQL) queue on
+    # the row instead of one failing on the unique (namespace, source).
+    fresh = {"id": new_id("kdc"), "tenant_id": tenant_id, "namespace_id": namespace_id, "source": doc.source}
+    insert_ignore(conn, knowledge_documents, {**fresh, **values})
+    doc_id: str = conn.execute(
         select(d.id).where(d.tenant_id == tenant_id, d.namespace_id == namespace_id, d.source == doc.source)
-    ).scalar()
-    if doc_id is None:
-        doc_id = new_id("kdc")
-        conn.execute(
-            insert(knowledge_documents).values(
-                id=doc_id, tenant_id=tenant_id, namespace_id=namespace_id, source=doc.source, **values
-            )
-        )
-    else:
-        conn.execute(update(knowledge_documents).where(d.id == doc_id).values(**values))
+    ).scalar_one()
+    conn.execute(update(knowledge_documents).where(d.id == doc_id).values(**values))
     return doc_id
 
 

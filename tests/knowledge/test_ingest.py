@@ -3,6 +3,7 @@ and bad input recorded as a document's error (never a traceback, never half-inge
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from sqlalchemy import text
 
+from core.errors import Conflict
 from core.ports import KnowledgeAudience
 from knowledge.embeddings import OpenAIEmbedder
 from knowledge.ingest import Ingestor, IngestReport
@@ -227,3 +229,26 @@ async def test_embeddings_down_stores_chunks_for_keyword_search_and_retries_late
 
 def kit_url(kit: Kit) -> str:
     return str(kit.embedder._client.base_url).rstrip("/")
+
+
+async def test_duplicate_uploads_at_once_leave_one_document_and_names_one_namespace(
+    kit: Kit, tenant: TenantFixture
+) -> None:
+    async def create() -> str:
+        try:
+            await kit.store.create_namespace(tenant.id, "docs", "tenant", tenant.admin.user_id)
+        except Conflict:
+            return "conflict"
+        return "made"
+
+    assert sorted(await asyncio.gather(*(create() for _ in range(4)))) == ["conflict"] * 3 + ["made"]
+    ns = await kit.store.namespace(tenant.id, "docs")
+    reports = [IngestReport() for _ in range(4)]
+    bodies = [GUIDE.encode(), GUIDE.encode(), (GUIDE + "\nMore.\n").encode(), GUIDE.encode()]
+    await asyncio.gather(
+        *(kit.ingestor.add_bytes(ns, "guide.md", b, r) for b, r in zip(bodies, reports, strict=True))
+    )
+    docs = await kit.store.documents(tenant.id, ns.id)
+    assert [d.source for d in docs] == ["guide.md"] and docs[0].status == "ready"
+    rows = await _chunk_rows(kit, ns.id)
+    assert len(rows) == len(set(rows)) == docs[0].chunk_count
