@@ -4,13 +4,14 @@ import { AuditView, ApprovalsView } from "./admin.js";
 import { AlertsView, mayActOnAlerts } from "./alerts.js";
 import { Api, ApiError } from "./api.js";
 import { ChatView } from "./chat.js";
+import { KnowledgeView } from "./knowledge.js";
 import { RunsView, RunView } from "./runs.js";
 import { SchedulesView } from "./schedules.js";
 import { UsageView } from "./usage.js";
 
 const KEY = "switchboard.apiKey";
 const $ = (id) => document.getElementById(id);
-const VIEWS = ["signin", "chat", "runs", "run", "approvals", "alerts", "schedules", "usage", "audit"];
+const VIEWS = ["signin", "chat", "runs", "run", "approvals", "alerts", "schedules", "knowledge", "usage", "audit"];
 
 async function identify(key) {
   const api = new Api(key);
@@ -68,7 +69,7 @@ function start(ctx) {
   views = {
     chat: new ChatView(ctx), runs: new RunsView(ctx), run: new RunView(ctx),
     approvals: new ApprovalsView(ctx), alerts: new AlertsView(ctx), schedules: new SchedulesView(ctx),
-    usage: new UsageView(ctx), audit: new AuditView(ctx),
+    knowledge: new KnowledgeView(ctx), usage: new UsageView(ctx), audit: new AuditView(ctx),
   };
   window.addEventListener("hashchange", () => route(ctx));
   route(ctx);
