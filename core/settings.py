@@ -25,6 +25,9 @@ class ModelSettings(BaseModel):
     api_key: SecretStr | None = None
     timeout_s: float = 60.0
     max_retries: int = 3
+    # Stream completions (SSE) when a reader watches the run, so text reaches it as it is made.
+    # Off for an endpoint that cannot stream: every call is then one JSON reply, as before.
+    stream: bool = True
     prices: dict[str, Price] = Field(default_factory=dict)
 
 

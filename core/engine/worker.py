@@ -198,7 +198,10 @@ class StepWorker:
                 lease, bot, tools.get(state.pending[0].name), inputs.call, state, ctx
             )
         history = [_message(m) for m in inputs.history]
-        return await self._model_step.run(run, bot, tools, state, StepContext(step=ctx.step, history=history))
+        # The model's text streams to this process's readers of the run, if any (core/engine/notifier.py).
+        on_delta = self._notifier.sink(run.id, ctx.step)
+        step_ctx = StepContext(step=ctx.step, history=history)
+        return await self._model_step.run(run, bot, tools, state, step_ctx, on_delta)
 
     async def _heartbeat(self, lease: Lease) -> None:
         interval = self._options.lease_s / 3

@@ -36,7 +36,7 @@ from openai.types.chat import (
 
 from core import metrics
 from core.errors import ModelError, ModelUnavailable
-from core.model.port import DeltaSink, ModelReply, ModelRequest, ToolCall, Usage
+from core.model.port import DeltaSink, ModelReply, ModelRequest, RestartableSink, ToolCall, Usage
 from core.model.pricing import PriceTable
 from core.resilience.breaker import BreakerBoard, BreakerOptions
 from core.resilience.ratelimit import RateLimited, RateLimiter, RateLimits
@@ -103,6 +103,7 @@ class OpenAIGateway:
         self._prices = PriceTable.with_overrides(settings.prices)
         self._provider = settings.base_url or DEFAULT_BASE_URL
         self._guards = guards or Guards.default()
+        self._stream = settings.stream
 
     async def complete(self, request: ModelRequest, on_delta: DeltaSink | None = None) -> ModelReply:
         if not request.models:
@@ -231,8 +232,10 @@ class OpenAIGateway:
         if request.tools:
             body["tools"] = request.tools
         try:
-            if on_delta is None:
+            if on_delta is None or not self._stream:
                 return _answer_from(await self._client.post("/chat/completions", body=body, cast_to=bytes))
+            if isinstance(on_delta, RestartableSink):
+                await on_delta.restart()
             body |= {"stream": True, "stream_options": {"include_usage": True}}
             stream = await self._client.post(
                 "/chat/completions",
@@ -248,6 +251,8 @@ class OpenAIGateway:
 
 async def _collect(stream: AsyncStream[ChatCompletionChunk], on_delta: DeltaSink) -> _Answer:
     collected = _StreamedAnswer()
+    # Text sent to a sink that can start over does not stop the chain: the retry restarts it.
+    restartable = isinstance(on_delta, RestartableSink)
     async with stream:
         while True:
             try:
@@ -255,13 +260,13 @@ async def _collect(stream: AsyncStream[ChatCompletionChunk], on_delta: DeltaSink
             except StopAsyncIteration:
                 break
             except _SDK_FAILURES as exc:
-                raise _classify(exc).after_text(collected.has_text) from exc
+                raise _classify(exc).after_text(collected.has_text and not restartable) from exc
             # Outside the try: an error raised by the caller's sink is the caller's, not the model's.
             if text := collected.add(chunk):
                 await on_delta(text)
     if not collected.finished:
         raise _AttemptFailed("the stream ended without a finish_reason", _Next.RETRY).after_text(
-            collected.has_text
+            collected.has_text and not restartable
         )
     return collected.answer()
 

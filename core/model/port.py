@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 # OpenAI chat-completions message dicts ({"role": ..., "content": ..., "tool_calls": ...}).
 Message = dict[str, Any]
 DeltaSink = Callable[[str], Awaitable[None]]
+
+
+@runtime_checkable
+class RestartableSink(Protocol):
+    """A delta sink whose readers can take the text starting over (they replace what they have):
+    a stream that breaks after some text may then be retried instead of failing the call."""
+
+    async def __call__(self, text: str) -> None: ...
+
+    async def restart(self) -> None: ...
 
 
 @dataclass(frozen=True)

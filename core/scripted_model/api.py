@@ -93,8 +93,11 @@ class _ScriptedApi:
         truncate = fault is not None and fault.truncate
         if chat.stream:
             events = list(completion.sse_events(chat.include_usage))
-            events = events[: len(events) // 2] if truncate else events
-            return StreamingResponse(_aiter(events), media_type="text/event-stream")
+            stall_s = fault.stall_s if fault is not None else None
+            if truncate or stall_s is not None:
+                events = events[: len(events) // 2]
+            paced = _paced(events, self._faults.token_latency_ms, request, stall_s, self._faults)
+            return StreamingResponse(paced, media_type="text/event-stream")
         if truncate:
             text = json.dumps(completion.to_json())
             return Response(text[: len(text) // 2], media_type="application/json")
@@ -195,6 +198,14 @@ async def _hang(request: Request, seconds: float, released: Callable[[], bool]) 
         await asyncio.sleep(_HANG_POLL_S)
 
 
-async def _aiter(events: Iterable[str]) -> AsyncIterator[str]:
-    for event in events:
+async def _paced(
+    events: Iterable[str], token_ms: float, request: Request, stall_s: float | None, faults: FaultQueue
+) -> AsyncIterator[str]:
+    """The chunks with `token_ms` between them (the first at once); with `stall_s`, a silence
+    after the last one before the connection closes without the stream's end."""
+    for index, event in enumerate(events):
+        if index:
+            await _sleep_ms(token_ms)
         yield event
+    if stall_s is not None:
+        await _hang(request, stall_s, lambda: faults.hangs_released)

@@ -21,6 +21,7 @@ class Fault:
     malformed_arguments: bool = False
     unknown_tool: bool = False
     truncate: bool = False  # the reply stops halfway: a cut JSON body, or SSE without the end
+    stall_s: float | None = None  # a stream sends half its chunks, then nothing for this long, then stops
     model: str | None = None  # None: any model
 
     def applies_to(self, model: str) -> bool:
@@ -36,16 +37,21 @@ class FaultSpec(BaseModel):
     retry_after: float | None = Field(default=None, ge=0)
     hang_s: float | None = Field(default=None, gt=0)
     latency_ms: float | None = Field(default=None, ge=0)  # persistent until reset, not queued
+    token_latency_ms: float | None = Field(default=None, ge=0)  # between streamed chunks; persistent
     malformed: Literal["arguments"] | None = None
     unknown_tool: bool = False
     truncate: bool = False
+    stall_s: float | None = Field(default=None, gt=0)
     count: int = Field(default=1, ge=1)
     model: str | None = None
 
     @model_validator(mode="after")
     def _injects_something(self) -> FaultSpec:
-        if self.fault() is None and self.latency_ms is None:
-            raise ValueError("set one of status, hang_s, latency_ms, malformed, unknown_tool, truncate")
+        if self.fault() is None and self.latency_ms is None and self.token_latency_ms is None:
+            raise ValueError(
+                "set one of status, hang_s, latency_ms, token_latency_ms, malformed, unknown_tool, "
+                "truncate, stall_s"
+            )
         if self.retry_after is not None and self.status is None:
             raise ValueError("retry_after needs a status")
         return self
@@ -59,6 +65,7 @@ class FaultSpec(BaseModel):
             malformed_arguments=self.malformed == "arguments",
             unknown_tool=self.unknown_tool,
             truncate=self.truncate,
+            stall_s=self.stall_s,
             model=self.model,
         )
         return None if fault == Fault(model=self.model) else fault
@@ -67,10 +74,12 @@ class FaultSpec(BaseModel):
 class FaultQueue:
     """Faults armed in order; each request takes the first one meant for its model."""
 
-    def __init__(self, latency_ms: float = 0.0) -> None:
+    def __init__(self, latency_ms: float = 0.0, token_latency_ms: float = 0.0) -> None:
         self._lock = threading.Lock()
         self._base_latency_ms = latency_ms
         self._latency_ms = latency_ms
+        self._base_token_latency_ms = token_latency_ms
+        self._token_latency_ms = token_latency_ms
         self._armed: list[tuple[Fault, int]] = []
         self._hangs_released = False
 
@@ -79,6 +88,8 @@ class FaultQueue:
         with self._lock:
             if spec.latency_ms is not None:
                 self._latency_ms = spec.latency_ms
+            if spec.token_latency_ms is not None:
+                self._token_latency_ms = spec.token_latency_ms
             if fault is not None:
                 self._armed.append((fault, spec.count))
 
@@ -103,6 +114,11 @@ class FaultQueue:
             return self._latency_ms
 
     @property
+    def token_latency_ms(self) -> float:
+        with self._lock:
+            return self._token_latency_ms
+
+    @property
     def pending(self) -> int:
         with self._lock:
             return sum(remaining for _, remaining in self._armed)
@@ -119,6 +135,7 @@ class FaultQueue:
         with self._lock:
             self._armed.clear()
             self._latency_ms = self._base_latency_ms
+            self._token_latency_ms = self._base_token_latency_ms
             self._hangs_released = False
 
 

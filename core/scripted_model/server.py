@@ -27,9 +27,16 @@ class ScriptedModelServer:
     Use it as a context manager (sync or async); `base_url` is ready for `AsyncOpenAI`.
     """
 
-    def __init__(self, script: Script | None = None, *, latency_ms: float = 0.0, port: int = 0) -> None:
+    def __init__(
+        self,
+        script: Script | None = None,
+        *,
+        latency_ms: float = 0.0,
+        token_latency_ms: float = 0.0,
+        port: int = 0,
+    ) -> None:
         self.script = script if script is not None else Script()
-        self.faults = FaultQueue(latency_ms)
+        self.faults = FaultQueue(latency_ms, token_latency_ms)
         self.traffic = TrafficLog()
         self._requested_port = port
         self._port: int | None = None

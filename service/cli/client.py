@@ -183,7 +183,7 @@ def _parse_sse(stream: Any, until: float) -> Iterator[Event]:
             name, _, value = line.partition(":")
             fields[name] = fields.get(name, "") + value.removeprefix(" ")
             continue
-        if "data" in fields:
+        if "data" in fields and fields.get("event") != "delta":  # deltas: the model's live text, no seq
             data = json.loads(fields["data"])
             if fields.get("event") == "error":
                 error = data.get("error") or {}
