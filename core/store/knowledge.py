@@ -363,7 +363,7 @@ class KnowledgeStore:
             # prefixes the requester's id) says so at once. Claiming it only narrows what one sees.
             key = run.idempotency_key or ""
             scheduled = fired is not None or key.startswith(f"{run.user_id}:schedule:")
-            channel = f"{run.surface}:{run.thread_key.split(':', 1)[0]}"
+            channel = f"{run.surface}:{channel_of(run.surface, run.thread_key)}"
             return KnowledgeAudience(tenant_id, run.user_id, channel, proactive=scheduled)
 
         return await self.db.read(work)
@@ -458,6 +458,15 @@ class KnowledgeStore:
             ]
 
         return await self.db.read(work)
+
+
+def channel_of(surface: str, thread_key: str) -> str:
+    """The channel part of a session's thread key, as a channel namespace names it: a Teams key
+    is "<conversation id>[;messageid=<root>]" (its ids hold colons), the others are
+    "<channel>:<thread>" (Slack, Discord; the API's "<user>:<session>")."""
+    if surface == "teams":
+        return thread_key.split(";messageid=", 1)[0]
+    return thread_key.split(":", 1)[0]
 
 
 def _upsert_document(

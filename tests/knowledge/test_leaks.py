@@ -14,7 +14,7 @@ from sqlalchemy import text
 from core.errors import Conflict
 from core.ports import KnowledgeAudience
 from core.store.context import ContextStore
-from core.store.knowledge import DocumentWrite, NewChunk
+from core.store.knowledge import DocumentWrite, NewChunk, channel_of
 from knowledge.ingest import IngestReport
 from knowledge.reader import content_hash
 from knowledge.retriever import MODES
@@ -173,3 +173,10 @@ async def test_namespace_names_are_unique_per_tenant_only(kit: Kit, world: World
     with pytest.raises(Conflict):
         await kit.store.create_namespace(world.a.id, "handbook", "tenant", world.a.admin.user_id)
     assert (await kit.store.namespace(world.b.id, "handbook")).tenant_id == world.b.id
+
+
+def test_a_channel_namespace_is_named_by_the_sessions_channel() -> None:
+    assert channel_of("slack", "C0OPS:1700000000.000100") == "C0OPS"
+    assert channel_of("discord", "123456:789") == "123456"
+    assert channel_of("teams", "19:abc@thread.tacv2;messageid=17000") == "19:abc@thread.tacv2"
+    assert channel_of("teams", "a:1personalchat") == "a:1personalchat"
