@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.errors import ToolUnavailable
+from core.errors import NotFound, ToolUnavailable
 from core.lifecycle import RunStatus
 from core.ports import KnowledgeAnswer, KnowledgeHit
 from core.records import Principal, Role
@@ -106,3 +106,37 @@ async def test_the_tool_searches_as_the_runs_requester_and_a_scheduled_run_as_pr
     assert [r["source"] for r in seen["results"]] == ["secret.md"]  # type: ignore[index]
     scheduled = await tool_as(bob, idempotency_key="schedule:sch_1:1700000000")
     assert scheduled["results"] == []  # a proactive run: no allow-listed namespace
+
+
+async def test_what_a_run_retrieved_reaches_only_those_who_may_see_the_run(
+    svc: Service, tenant: TenantFixture
+) -> None:
+    """The model's context and the run's events (what SSE streams) carry the passages; a
+    colleague outside the allow-list neither retrieves them nor reads that run's events."""
+    assert svc.knowledge is not None
+    kit = svc.knowledge
+    alice, bob = tenant.member, tenant.other_member
+    await kit.store.create_namespace(
+        tenant.id, DEMO_NAMESPACE, "tenant", tenant.admin.user_id, allow=[f"user:{bob.user_id}"]
+    )
+    ns = await kit.store.namespace(tenant.id, DEMO_NAMESPACE)
+    await kit.ingestor.add_bytes(
+        ns, "vault.md", b"# Vault\n\nTo open the vault, use code 1234.\n", IngestReport()
+    )
+
+    async def ask(who: Principal) -> str:
+        sub = await svc.runtime.submit(who, Submission(bot="support", text="How do I open the vault?"))
+        assert sub.run is not None
+        run = await svc.runtime.wait(who, sub.run.id, 30)
+        assert run.status is RunStatus.COMPLETED and run.answer is not None
+        return run.id
+
+    bobs = await ask(bob)
+    assert "1234" in str((await svc.runtime.run(bob, bobs)).answer)
+    events = await svc.runtime.events(bob, bobs)
+    assert any("1234" in str(e.payload) for e in events)  # the tool's result, as SSE would stream it
+    with pytest.raises(NotFound):
+        await svc.runtime.events(alice, bobs)
+    alices = await ask(alice)
+    assert "found nothing" in str((await svc.runtime.run(alice, alices)).answer)
+    assert not any("1234" in str(e.payload) for e in await svc.runtime.events(alice, alices))
