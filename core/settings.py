@@ -28,6 +28,9 @@ class ModelSettings(BaseModel):
     # Stream completions (SSE) when a reader watches the run, so text reaches it as it is made.
     # Off for an endpoint that cannot stream: every call is then one JSON reply, as before.
     stream: bool = True
+    # The offline demo model's pause between streamed words, in ms (SWITCHBOARD_MODEL__DEMO_TOKEN_MS):
+    # 20 shows an answer being written; 0 sends it at once.
+    demo_token_ms: float = Field(default=0.0, ge=0, le=1000)
     prices: dict[str, Price] = Field(default_factory=dict)
 
 

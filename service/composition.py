@@ -150,7 +150,9 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
     model_settings = settings.model_section()
     demo_model = None
     if model_settings.base_url is None:
-        demo_model = ScriptedModelServer(demo_script(bots)).start()
+        demo_model = ScriptedModelServer(
+            demo_script(bots), token_latency_ms=model_settings.demo_token_ms
+        ).start()
         model_settings = model_settings.model_copy(update={"base_url": demo_model.base_url})
         log.info("no model configured: using the offline demo model at %s", demo_model.base_url)
     else:

@@ -38,9 +38,11 @@ export async function* sseMessages(body) {
   }
 }
 
-// Calls onEvent for every event after `after` until the run closes. Returns "closed",
-// "aborted" or "gave_up"; onTrouble hears about connection problems as they happen.
-export async function follow(api, run, { after = 0, onEvent, onTrouble = () => {}, signal }) {
+// Calls onEvent for every event after `after` until the run closes, and onDelta for the model's
+// text as it is generated ({step, offset, text}: transient, without an id, so `last` stays the
+// last durable seq). Returns "closed", "aborted" or "gave_up"; onTrouble hears about connection
+// problems as they happen.
+export async function follow(api, run, { after = 0, onEvent, onDelta = () => {}, onTrouble = () => {}, signal }) {
   let last = after;
   for (let attempt = 0; attempt <= MAX_RETRIES; attempt += 1) {
     if (signal?.aborted) return "aborted";
@@ -51,6 +53,10 @@ export async function follow(api, run, { after = 0, onEvent, onTrouble = () => {
         if (message.event === "error") {
           const error = JSON.parse(message.data).error;
           throw new ApiError(0, error.code, error.message);
+        }
+        if (message.event === "delta") {
+          onDelta(JSON.parse(message.data));
+          continue;
         }
         const event = JSON.parse(message.data);
         last = event.seq;

@@ -16,6 +16,8 @@ export class Turn {
     this.onCard = onCard;
     this.signal = signal;
     this.last = 0;
+    this.responded = 0; // the last model step whose committed text arrived: its deltas are stale
+    this.draft = { step: 0, text: "" }; // the text being generated, shown until the answer replaces it
     this.text = h("div", { class: "text" });
     this.answer = h("div", { class: "answer md" });
     this.cardList = h("div", { class: "cards" });
@@ -54,6 +56,7 @@ export class Turn {
       after: this.last,
       signal: this.signal,
       onEvent: (event) => this.apply(event),
+      onDelta: (delta) => this.applyDelta(delta),
       onTrouble: (problem) => problem && this.setStatus(problem),
     });
   }
@@ -63,12 +66,34 @@ export class Turn {
     this.onStatus(this, text);
   }
 
+  // A delta at offset 0 starts the step's text over (a retried call); the committed answer
+  // (RunCompleted) replaces the draft, so a retry never shows the text twice.
+  applyDelta({ step, offset, text }) {
+    if (step <= this.responded) return;
+    if (step !== this.draft.step || offset === 0) this.draft = { step, text: "" };
+    if (offset > this.draft.text.length) return; // a gap: wait for the committed text
+    this.draft.text = this.draft.text.slice(0, offset) + text;
+    clear(this.answer).append(h("div", { class: "streaming" }, this.draft.text));
+    this.answer.classList.add("live");
+  }
+
+  dropDraft() {
+    if (!this.answer.classList.contains("live")) return;
+    this.answer.classList.remove("live");
+    clear(this.answer);
+    this.draft = { step: 0, text: "" };
+  }
+
   apply(event) {
     if (event.seq <= this.last) return;
     this.last = event.seq;
     const p = event.payload;
     const words = describeEvent(event);
     if (words) this.setStatus(words);
+    if (event.type === "ModelResponded") {
+      this.responded = Math.max(this.responded, p.step ?? 0);
+      this.dropDraft(); // text before tool calls is not the answer; RunCompleted brings that
+    }
     switch (event.type) {
       case "ApprovalRequested":
       case "ApprovalDecided":
@@ -79,6 +104,7 @@ export class Turn {
         this.showQuestion(p.question_id, event.type === "QuestionAsked" ? questionFromEvent(p, this.run.id) : null);
         break;
       case "RunCompleted":
+        this.dropDraft();
         clear(this.answer).append(renderMarkdown(p.answer ?? ""));
         break;
       case "RunFailed":
