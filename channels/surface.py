@@ -4,6 +4,8 @@ everything it wires per surface:
 
     name, enabled(settings)      the surface's name (runs, sessions, outbox rows) and whether
                                  settings configure it
+    response_profile             how it shows an answer (markup, length, buttons, attachments),
+                                 told to the model in each run's context (core/engine/context.py)
     renderer(settings)           run events → outbox items, called by the store (core/outbound.py)
     notices()                    alert cards → outbox items (core/notices.py)
     proactive_key, check_target  where a schedule's fire posts, and what a target must name
@@ -22,6 +24,7 @@ from typing import Any, Protocol
 from starlette.routing import BaseRoute
 
 from core.alerts.desk import AlertDesk
+from core.engine.context import ResponseProfile
 from core.errors import InvalidInput
 from core.notices import NoticeRenderer
 from core.outbound import OutboundRenderer
@@ -62,6 +65,9 @@ class Surface(Protocol):
     def name(self) -> str: ...
 
     def enabled(self, settings: Settings) -> bool: ...
+
+    @property
+    def response_profile(self) -> ResponseProfile: ...
 
     def renderer(self, settings: Settings) -> OutboundRenderer: ...
 

@@ -33,3 +33,4 @@ class EventType(StrEnum):
     RUN_RECONCILED = "RunReconciled"
     GUARDRAIL_APPLIED = "GuardrailApplied"
     GUARDRAIL_BLOCKED = "GuardrailBlocked"
+    CONTEXT_ASSEMBLED = "ContextAssembled"  # what the model was told about surface, user, time

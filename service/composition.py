@@ -9,6 +9,7 @@ from functools import partial
 from channels.surface import Channel, SurfaceDeps
 from core.alerts.desk import AlertDesk
 from core.bots import DEMO_MODEL, BotRegistry
+from core.engine.context import ContextAssembler
 from core.engine.failpoints import Failpoints
 from core.engine.gate import GateOptions
 from core.engine.notifier import RunNotifier
@@ -190,6 +191,10 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
         options,
         failpoints=Failpoints(engine.failpoint),
         notifier=notifier,
+        # What the model is told of the surface, the user and the time (core/engine/context.py).
+        context=ContextAssembler(
+            store.directory, store.clock, {s.name: s.response_profile for s in surfaces.SURFACES}
+        ),
     )
     admission = scale.admission(settings, store)
     step = worker.advance

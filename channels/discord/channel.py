@@ -33,6 +33,7 @@ from channels.discord.renderer import DiscordRenderer
 from channels.discord.sink import DiscordSink
 from channels.surface import SurfaceDeps, channel_target
 from core.alerts.desk import AlertDesk
+from core.engine.context import ResponseProfile
 from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
 from core.ports import Conversations, SurfacePorts
 from core.runtime import Runtime
@@ -159,6 +160,15 @@ class DiscordSurface:
     """Discord as the composition root registers it (`channels.surface.Surface`)."""
 
     name = SURFACE
+    # A Discord message holds 2,000 characters (longer answers are split).
+    response_profile = ResponseProfile(
+        markup="Discord Markdown: **bold**, *italic*, `code`, [text](url) links, # headings, - lists",
+        max_chars=2000,
+        buttons=True,
+        attachments=False,
+        tables="no tables: a short list, or a table inside a code block",
+        code="fenced code blocks with a language tag",
+    )
 
     def enabled(self, settings: Settings) -> bool:
         return settings.discord.enabled

@@ -38,6 +38,7 @@ from channels.slack.signature import SlackSignature
 from channels.slack.sink import SlackSink
 from channels.surface import SurfaceDeps, channel_target
 from core.alerts.desk import AlertDesk
+from core.engine.context import ResponseProfile
 from core.errors import InvalidInput, SwitchboardError
 from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
 from core.ports import Conversations, SurfacePorts
@@ -153,6 +154,16 @@ class SlackSurface:
     """Slack as the composition root registers it (`channels.surface.Surface`)."""
 
     name = profile.SURFACE
+    # Answers go out as mrkdwn in sections of 3,000 characters (longer ones are split).
+    response_profile = ResponseProfile(
+        markup="Slack mrkdwn: *bold*, _italic_, ~strike~, `code`, <https://url|text> links, "
+        "bullets as lines starting with •; no headings and no **double asterisks**",
+        max_chars=3000,
+        buttons=True,
+        attachments=False,
+        tables="no tables: a short list, or a table inside a code block",
+        code="``` blocks without a language tag",
+    )
 
     def enabled(self, settings: Settings) -> bool:
         return settings.slack.enabled

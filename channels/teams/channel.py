@@ -35,6 +35,7 @@ from channels.teams.profile import SURFACE, TeamsProfile
 from channels.teams.renderer import TeamsRenderer
 from channels.teams.sink import TeamsSink
 from core.alerts.desk import AlertDesk
+from core.engine.context import ResponseProfile
 from core.outbox_dispatcher import DispatchOptions, OutboxDispatcher
 from core.ports import Conversations, SurfacePorts
 from core.runtime import Runtime
@@ -155,6 +156,15 @@ class TeamsSurface:
     """Teams as the composition root registers it (`channels.surface.Surface`)."""
 
     name = SURFACE
+    # Teams renders a subset of Markdown in a message; cards carry the buttons.
+    response_profile = ResponseProfile(
+        markup="Teams Markdown: **bold**, *italic*, [text](url) links, - lists; no headings",
+        max_chars=4000,
+        buttons=True,
+        attachments=False,
+        tables="no Markdown tables (Teams does not render them): a short list instead",
+        code="fenced code blocks",
+    )
 
     def enabled(self, settings: Settings) -> bool:
         return settings.teams.enabled

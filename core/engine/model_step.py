@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any, TypedDict
 
 from core.bots import Bot
+from core.engine.context import ContextAssembler
 from core.engine.guarding import guard_input, guard_output, redact_history
 from core.engine.outcomes import failed, tool_error
 from core.engine.state import AgentState, PendingCall, StepContext
@@ -26,9 +27,10 @@ class _Usage(TypedDict):
 
 
 class ModelStep:
-    def __init__(self, model: ModelClient, max_steps: int) -> None:
+    def __init__(self, model: ModelClient, max_steps: int, context: ContextAssembler | None = None) -> None:
         self._model = model
         self._max_steps = max_steps
+        self._context = context
 
     async def run(
         self,
@@ -47,6 +49,8 @@ class ModelStep:
         if isinstance(guarded, StepOutcome):
             return guarded
         state, guard_events, guard_audit = guarded
+        state, context_events = await self._with_context(run, state)
+        guard_events = [*guard_events, *context_events]
         request = ModelRequest(
             models=bot.models,
             messages=[
@@ -104,6 +108,15 @@ class ModelStep:
             audit=audit,
             **usage,
         )
+
+    async def _with_context(self, run: Run, state: AgentState) -> tuple[AgentState, list[NewEvent]]:
+        """The run's context, assembled on its first model call and kept in its messages (first,
+        as a system message), so later calls and a rerun after a crash reuse the same words."""
+        if self._context is None or (state.messages and state.messages[0].get("role") == "system"):
+            return state, []
+        assembled = await self._context.assemble(run)
+        state = replace(state, messages=(assembled.message(), *state.messages))
+        return state, [NewEvent(EventType.CONTEXT_ASSEMBLED, assembled.payload())]
 
 
 def _responded(step: int, reply: ModelReply) -> NewEvent:

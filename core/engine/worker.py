@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from core import metrics
 from core.bots import BotRegistry
+from core.engine.context import ContextAssembler
 from core.engine.failpoints import Failpoints
 from core.engine.gate import Gate, GateOptions
 from core.engine.model_step import ModelStep
@@ -81,13 +82,14 @@ class StepWorker:
         failpoints: Failpoints | None = None,
         notifier: RunNotifier | None = None,
         name: str | None = None,
+        context: ContextAssembler | None = None,
     ) -> None:
         self._store = store
         self._bots = bots
         self._options = options
         self._failpoints = failpoints or Failpoints()
         self._notifier = notifier or RunNotifier()
-        self._model_step = ModelStep(model, options.max_steps)
+        self._model_step = ModelStep(model, options.max_steps, context)
         self._tool_step = ToolStep(
             store.steps,
             Gate(store.clock, options.gate),
