@@ -137,31 +137,35 @@ async def _events(
 ) -> AsyncIterator[str]:
     last_seq = after
     responded = 0  # the last model step whose committed text was sent: its deltas are stale
-    last_sent = time.monotonic()
+    last_sent = last_read = time.monotonic()
     try:
         while True:
             if feed is not None:
                 feed.settle()
-            # Status first, events second: a closing status is committed with its last event,
-            # so the events read after it include everything the run will ever write.
-            run = await runtime.run(who, run_id)
-            while batch := await runtime.events(who, run_id, last_seq):
-                for event in batch:
-                    yield format_event(event)
-                    last_seq = event.seq
-                    if event.type == EventType.MODEL_RESPONDED:
-                        responded = max(responded, int(event.payload.get("step") or 0))
-                last_sent = time.monotonic()
-            if feed is None or run.status in CLOSING:
-                return
-            for delta in feed.take():
-                if delta.step > responded:
-                    yield format_delta(delta)
+            # The store is read when the run changed (a commit in this process), or every poll
+            # (another process); a wake-up for deltas alone sends them without a read.
+            now = time.monotonic()
+            if feed is None or feed.notified() or now - last_read >= options.poll_s:
+                last_read = now
+                # Status first, events second: a closing status is committed with its last event,
+                # so the events read after it include everything the run will ever write.
+                run = await runtime.run(who, run_id)
+                while batch := await runtime.events(who, run_id, last_seq):
+                    for event in batch:
+                        yield format_event(event)
+                        last_seq = event.seq
+                        if event.type == EventType.MODEL_RESPONDED:
+                            responded = max(responded, int(event.payload.get("step") or 0))
                     last_sent = time.monotonic()
+                if feed is None or run.status in CLOSING:
+                    return
+            if deltas := [format_delta(d) for d in feed.take() if d.step > responded]:
+                yield "".join(deltas)
+                last_sent = time.monotonic()
             if time.monotonic() - last_sent >= options.keepalive_s:
                 yield ": keepalive\n\n"
                 last_sent = time.monotonic()
-            await feed.wait(options.poll_s)
+            await feed.wait(max(0.0, options.poll_s - (time.monotonic() - last_read)))
     except SwitchboardError as exc:
         # The response has started: the error can only travel as an event.
         log.warning(

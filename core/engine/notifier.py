@@ -35,6 +35,7 @@ class DeltaFeed:
     def __init__(self) -> None:
         self._deltas: deque[Delta] = deque()
         self._changed = asyncio.Event()
+        self._notified = True  # the run changed in the store (or may have): read it
         self.overflowed = False
 
     def put(self, delta: Delta) -> None:
@@ -46,10 +47,23 @@ class DeltaFeed:
         self._changed.set()
 
     def wake(self) -> None:
+        self._notified = True
         self._changed.set()
 
+    def notified(self) -> bool:
+        """Whether the run changed since the last call: only then is the store worth reading."""
+        notified, self._notified = self._notified, False
+        return notified
+
     def take(self) -> list[Delta]:
-        taken = list(self._deltas)
+        """The deltas so far, each run of contiguous ones of a step joined into one."""
+        taken: list[Delta] = []
+        for delta in self._deltas:
+            last = taken[-1] if taken else None
+            if last is not None and last.step == delta.step and last.offset + len(last.text) == delta.offset:
+                taken[-1] = Delta(last.run_id, last.step, last.offset, last.text + delta.text)
+            else:
+                taken.append(delta)
         self._deltas.clear()
         return taken
 
