@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from channels.progress import tool_phrase
-from channels.story import cards
+from channels.story import cards, citations
 from channels.story.dialect import Dialect, Icon
 from core.events import EventType as E
 from core.outbound import Outbound
@@ -103,7 +103,8 @@ def tell(e: RunEvent, d: Dialect) -> Telling:  # noqa: C901  # one case per even
             )
         case E.RUN_COMPLETED:
             return Telling(
-                StatusLine(d.icon(Icon.DONE, "Done"), final=True), answer=str(p.get("answer") or "")
+                StatusLine(d.icon(Icon.DONE, "Done"), final=True),
+                answer=citations.with_sources(str(p.get("answer") or ""), p.get("citations")),
             )
         case E.RUN_FAILED:
             text = f"Sorry, I could not finish this ({d.error_code(str(p.get('code', 'error')))})."

@@ -62,3 +62,47 @@ def test_a_card_offers_the_same_buttons_everywhere() -> None:
 def test_the_renderers_are_voices_of_the_story() -> None:
     voices: list[story.Voice] = [SlackRenderer(), DiscordRenderer(), TeamsRenderer()]
     assert [v.dialect for v in voices] == DIALECTS
+
+
+# Citations: the answer's trailing "[ref] title, source" lines become a Sources block.
+
+CITED = (
+    "Create the app from the manifest [1], then set the secrets [2].\n\n"
+    "[1] Connect to Slack, https://docs.example.test/slack (part 3)\n"
+    "[2] README, docs/README.md"
+)
+
+
+def test_trailing_citation_lines_become_a_markdown_sources_block() -> None:
+    from channels.story.citations import Citation, split, with_sources
+
+    body, cited = split(CITED)
+    assert body == "Create the app from the manifest [1], then set the secrets [2]."
+    assert cited == (
+        Citation(1, "Connect to Slack", "https://docs.example.test/slack"),
+        Citation(2, "README", "docs/README.md"),
+    )
+    assert with_sources(CITED) == (
+        f"{body}\n\n**Sources**\n1. [Connect to Slack](https://docs.example.test/slack)\n"
+        "2. README (`docs/README.md`)"
+    )
+
+
+def test_an_answer_without_citations_is_unchanged_and_untrusted_titles_stay_inert() -> None:
+    from channels.story.citations import with_sources
+
+    assert with_sources("Just an answer.\n\n[see below]") == "Just an answer.\n\n[see below]"
+    evil = "ok\n[1] [click](https://evil.test) *x*, javascript:alert(1)\n[2] t, https://x.test/a b"
+    out = with_sources(evil)
+    assert "](https://evil.test)" not in out and "javascript:alert(1)`" in out  # a path, not a link
+    assert "[" not in out.split("**Sources**")[1].split("\n")[1]
+    assert "(https://x.test/a b)" not in out  # a "URL" with a space is not one
+
+
+def test_citations_recorded_with_the_answer_win_over_the_text() -> None:
+    from channels.story.citations import with_sources
+
+    recorded = [{"ref": 1, "title": "Guide", "source": "https://g.test/x_(y)"}]
+    out = with_sources(CITED, recorded)
+    assert out.endswith("**Sources**\n1. [Guide](https://g.test/x_%28y%29)")
+    assert "README" not in out

@@ -107,3 +107,14 @@ def test_a_question_card_has_one_button_per_option() -> None:
 def test_custom_ids_that_are_not_ours_are_ignored() -> None:
     assert parse_custom_id("other:thing") is None
     assert parse_custom_id("sb:appr:") is None
+
+
+def test_an_answers_citations_become_markdown_links() -> None:
+    answer = (
+        "Rotate the pager weekly [1].\n\n[1] Pager, https://wiki.example.test/pager\n[2] Policy, policy.pdf"
+    )
+    post = render("RunCompleted", {"answer": answer})[0]
+    content = post.payload["message"]["content"]
+    assert content.endswith(
+        "**Sources**\n1. [Pager](https://wiki.example.test/pager)\n2. Policy (`policy.pdf`)"
+    )

@@ -158,3 +158,16 @@ def test_a_proactive_run_without_a_thread_posts_at_top_level() -> None:
 def test_events_slack_does_not_show_render_nothing() -> None:
     assert render("ModelCalled", {"step": 1}) == []
     assert render("CheckpointWritten", {}) == []
+
+
+def test_an_answers_citations_become_slack_links_or_titles_for_paths() -> None:
+    answer = (
+        "Create the app from the manifest [1].\n\n"
+        "[1] Connect to Slack, https://docs.example.test/slack?a=1&b=2 (part 3)\n[2] Run_book <ops>, runbooks/pager.md"
+    )
+    post = render("RunCompleted", {"answer": answer})[0]
+    text = post.payload["text"]
+    assert "*Sources*" in text
+    assert "1. <https://docs.example.test/slack?a=1&amp;b=2|Connect to Slack>" in text
+    assert "2. Run book ‹ops› (`runbooks/pager.md`)" in text
+    assert "[1] Connect" not in text

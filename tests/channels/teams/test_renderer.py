@@ -71,3 +71,14 @@ def test_a_run_renders_typing_progress_answer_and_done() -> None:
     assert all(o.target == {"conversation": "a:personal"} for o in out)
     assert out[2].payload == {"op": "post", "text": "hi", "after": "teams:run_1:status"}
     assert out[3].payload["text"] == "✅ Done" and out[3].payload["ref"] == "teams:run_1:status"
+
+
+def test_an_answers_citations_become_markdown_links() -> None:
+    run = _run()
+    answer = (
+        "Rotate the pager weekly [1].\n\n[1] Pager, https://wiki.example.test/pager\n[2] Policy, policy.pdf"
+    )
+    out = TeamsRenderer().render(run, [RunEvent(run.id, 2, EventType.RUN_COMPLETED, {"answer": answer}, 1.0)])
+    text = out[0].payload["text"]
+    assert "[Pager](https://wiki.example.test/pager)" in text and "Policy (`policy.pdf`)" in text
+    assert "**Sources**" in text and "[1] Pager" not in text
