@@ -5,7 +5,8 @@ wait short, so events written by another process still arrive within one poll in
 
 What a stream carries (`stream_schema` states it for the OpenAPI document):
     id: <seq>, event: <the event's type>, data: the event as JSON (`EventView`)
-    event: delta, data: {"step", "offset", "text"}: the model's text as it is generated; no id
+    event: delta, data: {"step", "offset", "text"[, "tool"]}: the model's text as it is generated,
+        or the tool it has just decided to call; no id
     event: error, data: an `ErrorBody`, once, as the last message, if the stream breaks
     `: keepalive` comment lines while nothing happens
 
@@ -91,6 +92,10 @@ DELTA_SCHEMA: dict[str, Any] = {
             "description": "Characters of the step's text before it.",
         },
         "text": {"type": "string"},
+        "tool": {
+            "type": "string",
+            "description": "The tool the model has just decided to call (the text is then empty).",
+        },
     },
     "required": ["offset", "step", "text"],
 }
@@ -102,7 +107,10 @@ def format_event(event: RunEvent) -> str:
 
 
 def format_delta(delta: Delta) -> str:
-    data = json.dumps({"step": delta.step, "offset": delta.offset, "text": delta.text})
+    fields: dict[str, Any] = {"step": delta.step, "offset": delta.offset, "text": delta.text}
+    if delta.tool is not None:
+        fields["tool"] = delta.tool
+    data = json.dumps(fields)
     return f"event: delta\ndata: {data}\n\n"
 
 

@@ -27,6 +27,7 @@ class Delta:
     step: int
     offset: int  # characters of the step's text streamed before this delta
     text: str
+    tool: str | None = None  # set (with no text) when the model has just named a tool to call
 
 
 class DeltaFeed:
@@ -60,7 +61,13 @@ class DeltaFeed:
         taken: list[Delta] = []
         for delta in self._deltas:
             last = taken[-1] if taken else None
-            if last is not None and last.step == delta.step and last.offset + len(last.text) == delta.offset:
+            if (
+                last is not None
+                and last.tool is None
+                and delta.tool is None
+                and last.step == delta.step
+                and last.offset + len(last.text) == delta.offset
+            ):
                 taken[-1] = Delta(last.run_id, last.step, last.offset, last.text + delta.text)
             else:
                 taken.append(delta)
@@ -138,7 +145,8 @@ class RunNotifier:
 
 
 class StepSink:
-    """A `core.model.port.RestartableSink` publishing one step's text to the run's readers."""
+    """A `core.model.port.RestartableSink` and `ToolCallSink` publishing one step's text, and the
+    tools it names, to the run's readers."""
 
     def __init__(self, notifier: RunNotifier, run_id: str, step: int) -> None:
         self._notifier, self._run_id, self._step = notifier, run_id, step
@@ -147,6 +155,9 @@ class StepSink:
     async def __call__(self, text: str) -> None:
         self._notifier.publish(Delta(self._run_id, self._step, self._offset, text))
         self._offset += len(text)
+
+    async def tool_call(self, name: str) -> None:
+        self._notifier.publish(Delta(self._run_id, self._step, self._offset, "", tool=name))
 
     async def restart(self) -> None:
         """The model is asked again: its text starts over at offset 0."""

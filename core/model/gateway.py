@@ -34,7 +34,15 @@ from openai.types.chat import ChatCompletion
 
 from core import metrics
 from core.errors import ModelError, ModelUnavailable
-from core.model.port import DeltaSink, ModelReply, ModelRequest, RestartableSink, ToolCall, Usage
+from core.model.port import (
+    DeltaSink,
+    ModelReply,
+    ModelRequest,
+    RestartableSink,
+    ToolCall,
+    ToolCallSink,
+    Usage,
+)
 from core.model.pricing import PriceTable
 from core.resilience.breaker import BreakerBoard, BreakerOptions
 from core.resilience.ratelimit import RateLimited, RateLimiter, RateLimits
@@ -264,6 +272,9 @@ async def _collect(stream: AsyncStream[object], on_delta: DeltaSink) -> _Answer:
             # Outside the try: an error raised by the caller's sink is the caller's, not the model's.
             if text := collected.add(chunk):
                 await on_delta(text)
+            for name in collected.named():
+                if isinstance(on_delta, ToolCallSink):
+                    await on_delta.tool_call(name)
     if not collected.finished:
         raise _AttemptFailed("the stream ended without a finish_reason", _Next.RETRY).after_text(
             collected.has_text and not restartable
@@ -323,6 +334,7 @@ class _StreamedAnswer:
         self._text: list[str] = []
         self._calls: dict[int, ToolCall] = {}
         self._usage = Usage()
+        self._named: list[str] = []  # tools named since the last `named()`
         self.finished = False
 
     @property
@@ -364,6 +376,13 @@ class _StreamedAnswer:
             name=name if isinstance(name, str) and name else known.name,
             arguments=known.arguments + (more if isinstance(more, str) else ""),
         )
+        if self._calls[index].name and not known.name:
+            self._named.append(self._calls[index].name)
+
+    def named(self) -> list[str]:
+        """The tools the reply named since the last call, in order."""
+        named, self._named = self._named, []
+        return named
 
     def answer(self) -> _Answer:
         calls = tuple(self._calls[index] for index in sorted(self._calls))

@@ -21,6 +21,16 @@ class RestartableSink(Protocol):
     async def restart(self) -> None: ...
 
 
+@runtime_checkable
+class ToolCallSink(Protocol):
+    """A delta sink that also hears, as soon as a streamed reply names it, each tool the model
+    decided to call (before its arguments have arrived)."""
+
+    async def __call__(self, text: str) -> None: ...
+
+    async def tool_call(self, name: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class ToolCall:
     id: str

@@ -79,12 +79,15 @@ class Assembly:
         self.deltas = 0
         self.restarts = 0
         self.answers: list[str] = []
-        self.events: list[str] = []
+        self.events: list[str] = []  # durable events' types, and "tool:<name>" for a tool delta
 
     def take(self, message: Json) -> None:
         if message.get("event") == "delta":
             assert "id" not in message, "a delta is transient: it has no id"
             data: dict[str, Any] = message["data"]
+            if "tool" in data:
+                self.events.append(f"tool:{data['tool']}")
+                return
             if data["step"] != self.step or data["offset"] == 0:
                 self.restarts += int(data["step"] == self.step and bool(self.text))
                 self.step, self.text = data["step"], ""
@@ -168,6 +171,9 @@ async def test_malformed_tool_call_deltas_reach_the_model_as_an_error_not_a_cras
     run_id = await live.submit()
     seen = await follow(live, run_id)
     assert "ToolCallRejected" in seen.events
+    # The status could name the tool as soon as the model did, before the step committed.
+    [tool] = [e for e in seen.events if e.startswith("tool:")]
+    assert seen.events.index(tool) < seen.events.index("ModelResponded")
     assert seen.answers == [ANSWER]  # the model was told and answered on the next step
     assert seen.text == ANSWER
 

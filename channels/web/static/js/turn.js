@@ -68,8 +68,13 @@ export class Turn {
 
   // A delta at offset 0 starts the step's text over (a retried call); the committed answer
   // (RunCompleted) replaces the draft, so a retry never shows the text twice.
-  applyDelta({ step, offset, text }) {
+  applyDelta({ step, offset, text, tool }) {
     if (step <= this.responded) return;
+    if (tool) {
+      // The model has decided on a tool: say so now, before its arguments and the step's commit.
+      this.setStatus(describeEvent({ type: "ToolCallProposed", payload: { tool } }));
+      return;
+    }
     if (step !== this.draft.step || offset === 0) this.draft = { step, text: "" };
     if (offset > this.draft.text.length) return; // a gap: wait for the committed text
     this.draft.text = this.draft.text.slice(0, offset) + text;
