@@ -283,6 +283,7 @@ class Workload:
     submitters: int  # connections submitting to Switchboard; the peer holds one per run
     timeout_s: float  # the longest one measurement may take
     peer_db: str = "sync"  # the peer's storage: agno's PostgresDb ("sync") or AsyncPostgresDb ("async")
+    settings: tuple[tuple[str, str], ...] = ()  # SWITCHBOARD_* settings for Switchboard's processes
 
 
 async def drive_peer(peer: Peer, w: Workload, runs: int, first: int = 0) -> Outcome:
@@ -418,6 +419,7 @@ async def fetch_finished(r: Rig, accepted: list[Accepted], outcome: Outcome) -> 
 
 def switchboard_options(config: Config, w: Workload, database_url: str, port: int) -> RigOptions:
     env = {"SWITCHBOARD_BROKER_URL": ""} if config.kind == "serve" else {}
+    env |= dict(w.settings)
     return RigOptions(
         workers=config.workers,
         latency_ms=w.latency_ms,
@@ -542,6 +544,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--peer-db", choices=["sync", "async"], default="sync", help="agno's PostgresDb or AsyncPostgresDb"
     )
     parser.add_argument("--logs", type=Path, help="keep the processes' logs here")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a SWITCHBOARD_* setting for Switchboard's processes (repeatable), e.g. SWITCHBOARD_ENGINE__WORKERS=8",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.runs <= 10_000 or not 1 <= args.repeats <= 10 or not 10 <= args.timeout <= 3600:
         parser.error("1 ≤ --runs ≤ 10000, 1 ≤ --repeats ≤ 10, 10 ≤ --timeout ≤ 3600")
@@ -549,7 +558,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 async def compare(args: argparse.Namespace, logs: Path) -> dict[str, list[Measurement]]:
-    w = Workload(args.runs, args.latency_ms, args.users, args.submitters, args.timeout, args.peer_db)
+    pairs = [item.partition("=") for item in args.set]
+    settings = tuple((name, value) for name, sep, value in pairs if sep)
+    w = Workload(
+        args.runs, args.latency_ms, args.users, args.submitters, args.timeout, args.peer_db, settings
+    )
     results: dict[str, list[Measurement]] = {key: [] for key in args.configs}
     for repeat in range(args.repeats):
         for key in args.configs:
