@@ -85,6 +85,13 @@ def fresh_database(kind: str, tmp_dir: str) -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
+def drop_database(url: str) -> None:
+    """Drop a database `fresh_database` made (a SQLite file goes with its temporary folder)."""
+    if url.startswith("postgresql"):
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
 @asynccontextmanager
 async def bench_setup(
     url: str, latency_ms: float = 0.0

@@ -14,9 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg
-
-from benchmarks.common import PG_ADMIN, fresh_database
+from benchmarks.common import drop_database, fresh_database
 from core.scripted_model import ScriptedModelServer
 from core.store.context import ContextStore
 from core.store.knowledge import KnowledgeStore
@@ -77,9 +75,7 @@ async def measure(kind: str, docs: int, sections: int) -> None:
             )
         finally:
             await store.close()
-            if kind == "postgres":
-                with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+            drop_database(url)
 
 
 def main() -> None:

@@ -19,9 +19,8 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-import psycopg
 
-from benchmarks.common import PG_ADMIN, fresh_database, percentile
+from benchmarks.common import drop_database, fresh_database, percentile
 from core.ports import KnowledgeAudience
 from core.scripted_model.embeddings import embed_text
 from core.store.context import ContextStore
@@ -143,9 +142,7 @@ async def measure(kind: str, chunks: int, queries: int) -> None:
             print("  ".join(line), flush=True)
         finally:
             await store.close()
-            if kind == "postgres":
-                with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+            drop_database(url)
 
 
 def main() -> None:
