@@ -109,6 +109,7 @@ async def bench_setup(
         finally:
             await gateway.aclose()
             await store.close()
+            drop_database(url)
 
 
 def percentile(values: list[float], p: float) -> float:
