@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.errors import InvalidInput, NotFound
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.ports import BookStore
 from core.records import Principal
 from core.schedule_records import Draft, Misfire, Schedule
@@ -87,12 +87,14 @@ class ScheduleBook:
         bots: frozenset[str] | None = None,
         targets: TargetRules | None = None,
         kinds: KindRules | None = None,
+        admin_kinds: frozenset[str] = frozenset(),
     ) -> None:
         self._store = store
         self._timing = timing or BasicTiming()
         self._bots = bots  # the known bot names, when the caller has the registry
         self._targets = targets  # the surfaces' own rules, when the caller has the surfaces
         self._kinds = kinds or {}  # the kinds' params rules, when the caller has the kinds
+        self._admin_kinds = admin_kinds  # kinds only an admin may create (a server-side sync)
 
     async def create(self, who: Principal, draft: Draft, *, schedule_id: str = "") -> Schedule:
         """`schedule_id` (optional) makes creation idempotent: a retry returns the first schedule."""
@@ -101,6 +103,8 @@ class ScheduleBook:
                 return await self._store.schedules.get(who.tenant_id, schedule_id)
             except NotFound:
                 pass
+        if draft.kind in self._admin_kinds and not who.is_admin:
+            raise Forbidden(f"only an admin may create a {draft.kind} schedule")
         check_draft(draft)
         self._timing.check(draft.cron, draft.interval_s, draft.timezone, now=self._store.clock.now())
         if draft.kind in self._kinds:

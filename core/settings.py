@@ -228,6 +228,9 @@ class KnowledgeSettings(BaseModel):
     max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     # Ingest Switchboard's own docs as the demo tenant's "switchboard-docs" namespace at `serve`.
     demo_docs: bool = True
+    # Server-side folders a `knowledge_sync` schedule may read, as absolute paths (resolved with
+    # realpath; nothing outside them, even through a symlink). Empty: no server-side sync.
+    sync_roots: list[str] = Field(default_factory=list)
 
 
 class Settings(BaseSettings):

@@ -74,13 +74,22 @@ class Ingestor:
         await self._ingest(namespace, source, lambda: data, known.get(source), report)
 
     async def sync_folder(
-        self, namespace: Namespace, root: Path, *, prefix: str | None = None, progress: Progress | None = None
+        self,
+        namespace: Namespace,
+        root: Path,
+        *,
+        prefix: str | None = None,
+        progress: Progress | None = None,
+        within: Path | None = None,
     ) -> IngestReport:
         """Make the namespace's documents under `prefix` (default: the folder's path) match the
-        files under `root`: add and update what changed, remove what is gone."""
+        files under `root`: add and update what changed, remove what is gone. With `within` (a
+        resolved folder), a file whose real path is outside it (a symlink out) is left out."""
         root = root.resolve()
         base = prefix if prefix is not None else str(root)
         paths = list(files_under(root))
+        if within is not None:
+            paths = [p for p in paths if p.resolve().is_relative_to(within)]
         known = {d.source: d for d in await self._store.documents(namespace.tenant_id, namespace.id)}
         report = IngestReport()
         seen: set[str] = set()

@@ -34,6 +34,8 @@ from scheduler.anomaly import KIND as ANOMALY
 from scheduler.anomaly import anomaly_handler
 from scheduler.anomaly.digest import AlertDigest
 from scheduler.anomaly.narrator import DEMO_SCRIPT as NARRATION_SCRIPT
+from scheduler.knowledge_sync import KIND as KNOWLEDGE_SYNC
+from scheduler.knowledge_sync import KnowledgeSyncHandler
 from scheduler.runner import Scheduler
 from service import scale, surfaces
 from service.scheduling import book_faces, build_scheduler
@@ -140,6 +142,11 @@ def demo_script(bots: BotRegistry) -> Script:
     return Script(rules=tuple(rules), default=default) if default else Script(rules=tuple(rules))
 
 
+def knowledge_sync(kit: KnowledgeKit, store: ContextStore, settings: Settings) -> KnowledgeSyncHandler:
+    """Scheduled re-syncs of a namespace from a folder under the configured sync roots."""
+    return KnowledgeSyncHandler(kit.store, kit.ingestor, store.audit, settings.knowledge.sync_roots)
+
+
 async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Service:
     renderers: dict[str, OutboundRenderer] = {
         s.name: s.renderer(settings) for s in surfaces.enabled(settings)
@@ -226,7 +233,7 @@ async def build_service(settings: Settings, *, auto_migrate: bool = True) -> Ser
             settings.scheduler,
             runtime,
             store,
-            handlers={ANOMALY: anomaly},
+            handlers={ANOMALY: anomaly, KNOWLEDGE_SYNC: knowledge_sync(knowledge, store, settings)},
             sources={"alerts": AlertDigest(anomaly.alerts)},
         ),
     )

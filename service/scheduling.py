@@ -4,7 +4,7 @@ composition root; other fire kinds and digest sources are passed in."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -20,6 +20,8 @@ from core.store.context import ContextStore
 from scheduler.anomaly.handler import KIND as ANOMALY
 from scheduler.anomaly.spec import CheckSpec
 from scheduler.digest import DigestHandler, DigestOptions, ThreadKeys
+from scheduler.knowledge_sync import ADMIN_KINDS, sync_rules
+from scheduler.knowledge_sync import KIND as KNOWLEDGE_SYNC
 from scheduler.ports import DigestSource, FireHandler
 from scheduler.runner import Scheduler, SchedulerOptions
 from scheduler.sources import ActivitySource
@@ -48,10 +50,11 @@ class SurfaceTargets:
         return await surface.check_target(self._conversations, tenant_id, target)
 
 
-def kind_rules() -> KindRules:
+def kind_rules(sync_roots: Sequence[str] = ()) -> KindRules:
     """What each kind needs of a schedule's params, checked at creation (an anomaly check's
-    detector and bounds), so a check that could never run is refused rather than failing later."""
-    return {ANOMALY: CheckSpec.parse}
+    detector and bounds; a knowledge sync's folder under the sync roots), so a check that could
+    never run is refused rather than failing later."""
+    return {ANOMALY: CheckSpec.parse, KNOWLEDGE_SYNC: sync_rules(sync_roots)}
 
 
 def book_faces(store: ContextStore) -> BookFaces:
@@ -59,7 +62,7 @@ def book_faces(store: ContextStore) -> BookFaces:
     return BookFaces(store.schedules, store.directory, store.clock)
 
 
-def schedule_book(store: ContextStore, bots: BotRegistry) -> ScheduleBook:
+def schedule_book(store: ContextStore, bots: BotRegistry, *, sync_roots: Sequence[str] = ()) -> ScheduleBook:
     """Schedule management for the API and the CLI: the exact cron grammar, the known bots, the
     surfaces' target rules and the kinds' params rules."""
     return ScheduleBook(
@@ -67,7 +70,8 @@ def schedule_book(store: ContextStore, bots: BotRegistry) -> ScheduleBook:
         ApsTiming(),
         bots=frozenset(b.name for b in bots),
         targets=SurfaceTargets(store),
-        kinds=kind_rules(),
+        kinds=kind_rules(sync_roots),
+        admin_kinds=ADMIN_KINDS,
     )
 
 

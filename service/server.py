@@ -37,7 +37,9 @@ def create_app(settings: Settings) -> Starlette:
             svc.runtime,
             max_body_bytes=settings.api.max_body_bytes,
             alerts=svc.alert_desk(),
-            schedules=scheduling.schedule_book(svc.store, svc.runtime.bots),
+            schedules=scheduling.schedule_book(
+                svc.store, svc.runtime.bots, sync_roots=settings.knowledge.sync_roots
+            ),
             sessions=SessionHistoryStore(svc.store.db),
             knowledge=KnowledgeDesk(svc.knowledge) if svc.knowledge is not None else None,
             max_upload_bytes=settings.knowledge.max_file_bytes,
