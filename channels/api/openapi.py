@@ -362,8 +362,12 @@ OPERATIONS: tuple[Operation, ...] = (
             ),
         ),
         notes="Server-Sent Events by default: one message per event (`id` = seq, `event` = type, `data` = "
-        "the event as JSON), until the run is completed, failed or cancelled. `Accept: application/json` "
-        "returns the events so far as one JSON document instead.",
+        "the event as JSON), until the run is completed, failed or cancelled. Between them, `delta` "
+        "messages carry the model's text as it is generated (`step`, `offset`, `text`; `tool` when it has "
+        "just named a tool): transient, never stored and without an `id`, so `Last-Event-ID` is always a "
+        "durable seq; a reconnecting client gets the history, then the step's text so far (offset 0), then "
+        "the live tail; offset 0 starts the step's text over, and the step's `ModelResponded` replaces "
+        "it. `Accept: application/json` returns the events so far as one JSON document instead.",
     ),
     Operation(
         "post",
