@@ -18,6 +18,8 @@ from knowledge.kit import KnowledgeKit
 from knowledge.reader import format_of
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
+# Any name an allow-list's "group:<name>" can hold: no control characters, at most 100.
+GROUP = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,100}$")
 
 
 def audience(who: Principal) -> KnowledgeAudience:
@@ -90,6 +92,25 @@ class KnowledgeDesk:
     ) -> KnowledgeAnswer:
         return await self._kit.retriever.search(audience(who), query, namespaces, limit)
 
+    # --- groups: who an allow-list's "group:<name>" names; an admin's to manage ---------------
+
+    async def groups(self, who: Principal) -> list[dict[str, Any]]:
+        _admin(who, "see the groups")
+        found = await self._kit.store.groups(who.tenant_id)
+        return [{"name": name, "members": members} for name, members in found.items()]
+
+    async def add_member(self, who: Principal, group: str, user_id: str) -> None:
+        _admin(who, "change a group")
+        _group_name(group)
+        if not await self._kit.store.user_in_tenant(who.tenant_id, user_id):
+            raise NotFound(f"no user {user_id}")  # another tenant's user does not exist here
+        await self._kit.store.add_group_member(who.tenant_id, group, user_id)
+
+    async def remove_member(self, who: Principal, group: str, user_id: str) -> None:
+        _admin(who, "change a group")
+        if not await self._kit.store.remove_group_member(who.tenant_id, group, user_id):
+            raise NotFound(f"no user {user_id} in group {group!r}")
+
     async def _readable(self, who: Principal, name: str) -> Namespace:
         visible = {ns.name for ns in await self._kit.store.visible_namespaces(audience(who))}
         if name in visible:
@@ -112,3 +133,13 @@ class KnowledgeDesk:
                 raise NotFound(f"no namespace named {name!r}")
             raise Forbidden(f"only an admin may change the {ns.kind} namespace {name!r}")
         return ns
+
+
+def _admin(who: Principal, to: str) -> None:
+    if not who.is_admin:
+        raise Forbidden(f"only an admin may {to}")
+
+
+def _group_name(group: str) -> None:
+    if not GROUP.match(group):
+        raise InvalidInput("a group name is 1-100 characters, none of them control characters")

@@ -21,6 +21,7 @@ from channels.api.routes_bots import BotList
 from channels.api.routes_knowledge import (
     DocumentList,
     DocumentQuery,
+    GroupList,
     IngestView,
     NamespaceBody,
     NamespaceList,
@@ -315,6 +316,30 @@ KNOWLEDGE_OPERATIONS = (
         ok=(200, SearchView),
         errors=(400, 413, 422),
         body=SearchBody,
+    ),
+    Operation(
+        "get",
+        "/v1/knowledge/groups",
+        "listKnowledgeGroups",
+        'The tenant\'s groups (for allow-list entries "group:<name>") with their members (admins).',
+        ok=(200, GroupList),
+        errors=(403,),
+    ),
+    Operation(
+        "put",
+        "/v1/knowledge/groups/{group}/members/{user_id}",
+        "addKnowledgeGroupMember",
+        "Add a user of the tenant to a group; a group exists while it has members (admins).",
+        ok=(204, None),
+        errors=(403, 404, 422),
+    ),
+    Operation(
+        "delete",
+        "/v1/knowledge/groups/{group}/members/{user_id}",
+        "removeKnowledgeGroupMember",
+        "Remove a user from a group (admins).",
+        ok=(204, None),
+        errors=(403, 404),
     ),
 )
 

@@ -55,6 +55,12 @@ class KnowledgeDesk(Protocol):
         self, who: Principal, query: str, namespaces: Sequence[str] | None, limit: int
     ) -> KnowledgeAnswer: ...
 
+    async def groups(self, who: Principal) -> list[dict[str, Any]]: ...
+
+    async def add_member(self, who: Principal, group: str, user_id: str) -> None: ...
+
+    async def remove_member(self, who: Principal, group: str, user_id: str) -> None: ...
+
 
 class NamespaceView(BaseModel):
     name: str
@@ -207,6 +213,15 @@ class SearchView(BaseModel):
     results: list[HitView]
 
 
+class GroupView(BaseModel):
+    name: str
+    members: list[str] = Field(description="The members' user ids.")
+
+
+class GroupList(BaseModel):
+    groups: list[GroupView]
+
+
 class KnowledgeEndpoints:
     def __init__(
         self, runtime: Runtime, desk: KnowledgeDesk, *, max_body_bytes: int, max_upload_bytes: int
@@ -224,6 +239,8 @@ class KnowledgeEndpoints:
             Route(ns + "/{namespace}", self.delete_namespace, methods=["DELETE"], name="knowledge_namespace"),
             Route(ns + "/{namespace}/documents", self.documents, methods=["GET", "PUT", "DELETE"]),
             Route("/v1/knowledge/search", self.search, methods=["POST"], name="knowledge_search"),
+            Route("/v1/knowledge/groups", self.groups, methods=["GET"], name="knowledge_groups"),
+            Route("/v1/knowledge/groups/{group}/members/{user_id}", self.member, methods=["PUT", "DELETE"]),
         ]
 
     # One route per path, so a 405's Allow header lists every method the path takes.
@@ -286,3 +303,18 @@ class KnowledgeEndpoints:
         ]  # fmt: skip
         mode: Any = answer.mode
         return json_response(SearchView(search=mode, note=answer.note, results=hits))
+
+    async def groups(self, request: Request) -> Response:
+        who = await authenticate(request, self._runtime)
+        found = await self._desk.groups(who)
+        return json_response(GroupList(groups=[GroupView.model_validate(g) for g in found]))
+
+    async def member(self, request: Request) -> Response:
+        """PUT adds the user to the group (made by its first member), DELETE removes them."""
+        who = await authenticate(request, self._runtime)
+        group, user_id = request.path_params["group"], request.path_params["user_id"]
+        if request.method == "PUT":
+            await self._desk.add_member(who, group, user_id)
+        else:
+            await self._desk.remove_member(who, group, user_id)
+        return Response(status_code=204)

@@ -32,6 +32,7 @@ from core.store.schema import (
     knowledge_namespaces,
     runs,
     schedule_fires,
+    users,
 )
 from core.store.sql import insert_ignore
 
@@ -249,6 +250,29 @@ class KnowledgeStore:
                 )
 
         await self.db.run(work)
+
+    async def user_in_tenant(self, tenant_id: str, user_id: str) -> bool:
+        stmt = select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.id == user_id)
+        return await self.db.run(lambda conn: conn.execute(stmt).first() is not None)
+
+    async def remove_group_member(self, tenant_id: str, group: str, user_id: str) -> bool:
+        """False when the user was not in the group (of this tenant)."""
+        g = knowledge_group_members.c
+        stmt = delete(knowledge_group_members).where(
+            g.tenant_id == tenant_id, g.group_name == group, g.user_id == user_id
+        )
+        return bool(await self.db.run(lambda conn: conn.execute(stmt).rowcount))
+
+    async def groups(self, tenant_id: str) -> dict[str, list[str]]:
+        """The tenant's groups, each with its members' ids, sorted."""
+        g = knowledge_group_members.c
+        stmt = (
+            select(g.group_name, g.user_id).where(g.tenant_id == tenant_id).order_by(g.group_name, g.user_id)
+        )
+        out: dict[str, list[str]] = {}
+        for name, user_id in await self.db.run(lambda conn: conn.execute(stmt).all()):
+            out.setdefault(name, []).append(user_id)
+        return out
 
     # --- documents (ingestion) ---------------------------------------------------------------
 

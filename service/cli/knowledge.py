@@ -1,6 +1,7 @@
 """`switchboard knowledge …` through the REST API: add files or folders to a namespace, sync a
 folder (upload what changed, remove what is gone), list namespaces or a namespace's documents,
-remove a document or a namespace, and search as yourself. Uploads show a progress bar on stderr
+remove a document or a namespace, search as yourself, and (admins) manage the groups that
+allow-lists name. Uploads show a progress bar on stderr
 (on a terminal); the service skips documents whose content did not change."""
 
 from __future__ import annotations
@@ -63,6 +64,15 @@ def add_commands(
     search.add_argument("--limit", type=int, default=5)
     search.add_argument("--json", action="store_true")
     search.set_defaults(handler="service.cli.knowledge:search")
+
+    group = verbs.add_parser(
+        "group", help='who an allow-list\'s "group:<name>" names (admins): list, add, remove', parents=parents
+    )
+    group.add_argument("action", choices=("list", "add", "remove"))
+    group.add_argument("group", nargs="?", help="the group's name (add, remove)")
+    group.add_argument("users", nargs="*", metavar="USER_ID", help="user ids of your tenant (add, remove)")
+    group.add_argument("--json", action="store_true")
+    group.set_defaults(handler="service.cli.knowledge:group")
 
 
 def _namespace_flags(cmd: argparse.ArgumentParser) -> None:
@@ -166,6 +176,28 @@ def search(client: Client, args: argparse.Namespace) -> int:
         print(f"[{hit['ref']}] {hit['title']} — {hit['section']}  ({hit['source']}, part {hit['position']})")
         text = " ".join(hit["text"].split())
         print(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
+    return 0
+
+
+def group(client: Client, args: argparse.Namespace) -> int:
+    if args.action == "list":
+        groups = client.get("/v1/knowledge/groups")["groups"]
+        if args.json:
+            print(dumps(groups))
+        elif not groups:
+            print("no groups")
+        else:
+            print(table(["GROUP", "MEMBERS"], [[g["name"], " ".join(g["members"])] for g in groups]))
+        return 0
+    if not args.group or not args.users:
+        error(f"knowledge group {args.action} needs a group and at least one user id")
+        return 2
+    method = "PUT" if args.action == "add" else "DELETE"
+    for user_id in args.users:
+        client.request(method, path("knowledge", "groups", args.group, "members", user_id))
+        print(
+            f"{'added' if method == 'PUT' else 'removed'} {user_id} {'to' if method == 'PUT' else 'from'} {args.group}"
+        )
     return 0
 
 

@@ -509,6 +509,9 @@ async def test_healthz_and_openapi_need_no_key(api: Api) -> None:
         ("/v1/knowledge/namespaces/{namespace}/documents", "put"),
         ("/v1/knowledge/namespaces/{namespace}/documents", "delete"),
         ("/v1/knowledge/search", "post"),
+        ("/v1/knowledge/groups", "get"),
+        ("/v1/knowledge/groups/{group}/members/{user_id}", "put"),
+        ("/v1/knowledge/groups/{group}/members/{user_id}", "delete"),
         ("/healthz", "get"),
         ("/openapi.json", "get"),
     }
