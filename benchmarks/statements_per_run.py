@@ -1,6 +1,7 @@
 """SQL statements and commits per run, counted at the driver: submit, then every step of the
 benchmark workload (one model call → one read tool → one model call), with the runtime's default
-admission limits on, as `serve` runs them. Counts, not timings: the same on any machine.
+admission limits on and the run's context assembled, as `serve` runs them. Counts, not timings:
+the same on any machine.
 
     python -m benchmarks.statements_per_run [--db sqlite|postgres|both] [--runs 20] [--show]
 
@@ -18,6 +19,7 @@ from sqlalchemy import event
 
 from benchmarks.common import bench_setup, fresh_database
 from benchmarks.step_overhead import ManualQueue
+from core.engine.context import ContextAssembler
 from core.engine.notifier import RunNotifier
 from core.engine.worker import StepWorker, WorkerOptions
 from core.runtime import Runtime, Submission
@@ -38,7 +40,9 @@ async def count(kind: str, runs: int, show: bool) -> None:
                 commits["commits"] += 1
 
             queue = ManualQueue()
-            worker = StepWorker(store, bots, model, WorkerOptions())
+            # As `serve` wires it: the model is told the surface, the user and the time.
+            context = ContextAssembler(store.directory, store.clock)
+            worker = StepWorker(store, bots, model, WorkerOptions(), context=context)
             runtime = Runtime(store, bots, queue, RunNotifier(), admission=admission(Settings(), store))
             event.listen(store.db.engine, "before_cursor_execute", on_execute)
             event.listen(store.db.engine, "commit", on_commit)

@@ -13,6 +13,7 @@ hands the profiles in by surface name. Core imports no surface.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -84,15 +85,14 @@ class ContextAssembler:
         self._profiles = dict(profiles or {})
         self._zone = ZoneInfo(time_zone)
         self._zone_name = time_zone
+        # (tenant, user) -> (name, role, read at): a run's first step would otherwise spend a
+        # transaction of its own on the user's name (issue 18 counts statements per run). The
+        # model is told the role only as information; every decision reads it afresh.
+        self._known: OrderedDict[tuple[str, str], tuple[str, str, float]] = OrderedDict()
 
     async def assemble(self, run: Run) -> AssembledContext:
         profile = self._profiles.get(run.surface, MARKDOWN_PROFILE)
-        name, role = run.user_id, "unknown"
-        try:
-            user = await self._users.get_user(run.tenant_id, run.user_id)
-            name, role = user.name, user.role.value
-        except SwitchboardError as exc:  # a deleted user still gets an answer, without a name
-            log.warning("context: the asking user is unknown: %s", exc.code, extra={"run_id": run.id})
+        name, role = await self._who(run)
         now = datetime.fromtimestamp(self._clock.now(), UTC).astimezone(self._zone)
         channel = channel_of(run.surface, run.thread_key)
         text = render(profile, run.surface, _inline(name), role, now, self._zone_name, channel)
@@ -107,6 +107,26 @@ class ContextAssembler:
             channel=channel,
             text=text,
         )
+
+    async def _who(self, run: Run) -> tuple[str, str]:
+        key, now = (run.tenant_id, run.user_id), self._clock.now()
+        known = self._known.get(key)
+        if known is not None and now - known[2] < _KNOWN_FOR_S:
+            return known[0], known[1]
+        try:
+            user = await self._users.get_user(run.tenant_id, run.user_id)
+        except SwitchboardError as exc:  # a deleted user still gets an answer, without a name
+            log.warning("context: the asking user is unknown: %s", exc.code, extra={"run_id": run.id})
+            return run.user_id, "unknown"
+        self._known[key] = (user.name, user.role.value, now)
+        self._known.move_to_end(key)
+        if len(self._known) > _KNOWN_MOST:
+            self._known.popitem(last=False)
+        return user.name, user.role.value
+
+
+_KNOWN_FOR_S = 60.0  # a renamed user or a changed role reaches the model's context within this
+_KNOWN_MOST = 10_000
 
 
 def _inline(text: str) -> str:

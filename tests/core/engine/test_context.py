@@ -19,10 +19,10 @@ from core.engine.context import MARKDOWN_PROFILE, ContextAssembler, ResponseProf
 from core.engine.notifier import RunNotifier
 from core.engine.worker import StepWorker, WorkerOptions
 from core.events import EventType
-from core.lifecycle import FINAL
+from core.lifecycle import FINAL, RunStatus
 from core.model.gateway import OpenAIGateway
 from core.queue.inprocess import InProcessQueue
-from core.records import Principal
+from core.records import Principal, Role, Run, User
 from core.runtime import Runtime, Submission
 from core.scripted_model import ScriptedModelServer
 from core.store.context import ContextStore
@@ -116,3 +116,42 @@ async def test_an_admin_is_named_as_one_and_the_surfaces_differ(
     assert "Asking: root (role: admin)." in discord_told
     assert "Slack mrkdwn" in slack_told and "Slack mrkdwn" not in discord_told
     assert "2000 characters" in discord_told and "3000 characters" in slack_told
+
+
+class _Directory:
+    """A directory that answers from a dict and counts its reads."""
+
+    def __init__(self) -> None:
+        self.users = {("t1", "u1"): User("u1", "t1", "Ada", Role.MEMBER)}
+        self.reads = 0
+
+    async def get_user(self, tenant_id: str, user_id: str) -> User:
+        self.reads += 1
+        return self.users[(tenant_id, user_id)]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = NOW
+
+    def now(self) -> float:
+        return self.t
+
+
+def _run(user_id: str = "u1") -> Run:
+    return Run(
+        "run_1", "t1", "ses_1", user_id, "msg_1", "support", "api", "k", RunStatus.RUNNING,
+        0, 1, 1, 1, 0, 0, 0.0, None, None, None, NOW, NOW,
+    )  # fmt: skip
+
+
+async def test_the_asking_user_is_read_once_a_minute_and_a_rename_shows_after_it() -> None:
+    directory, clock = _Directory(), _Clock()
+    context = ContextAssembler(directory, clock)
+    first = await context.assemble(_run())
+    directory.users[("t1", "u1")] = User("u1", "t1", "Ada L.", Role.ADMIN)
+    again = await context.assemble(_run())
+    assert (first.user_name, again.user_name, directory.reads) == ("Ada", "Ada", 1)
+    clock.t += 61
+    later = await context.assemble(_run())
+    assert (later.user_name, later.role, directory.reads) == ("Ada L.", "admin", 2)
