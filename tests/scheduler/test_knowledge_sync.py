@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core.bots import BotRegistry
 from core.errors import Forbidden, InvalidInput
 from core.schedule_records import Draft
 from core.schedules import ScheduleBook
@@ -20,7 +21,7 @@ from knowledge.roots import allowed_folder
 from scheduler.knowledge_sync import ADMIN_KINDS, KIND, KnowledgeSyncHandler
 from scheduler.runner import Scheduler, SchedulerOptions
 from scheduler.triggers import ApsTiming
-from service.scheduling import kind_rules
+from service.scheduling import kind_rules, schedule_book
 from tests.conftest import TenantFixture
 from tests.scheduler.conftest import T0, ManualClock
 
@@ -145,3 +146,20 @@ async def test_a_fire_whose_folder_is_no_longer_allowed_fails_with_the_reason(
     assert fire.status == "failed" and "not under a configured sync root" in (fire.error or "")
     ns = await knowledge.namespace(tenant.id, "runbooks")
     assert await knowledge.documents(tenant.id, ns.id) == []
+
+
+async def test_the_services_schedule_book_refuses_members_and_folders_outside_the_roots(
+    store: ContextStore, tenant: TenantFixture, roots: tuple[Path, Path]
+) -> None:
+    """The book the API and CLI use (service/scheduling.py), wired as `serve` wires it."""
+    srv, outside = roots
+    book = schedule_book(store, BotRegistry.load(["bots.ops:bot"]), sync_roots=[str(srv)])
+    with pytest.raises(Forbidden):
+        await book.create(tenant.member, _draft(str(srv / "runbooks")))
+    with pytest.raises(InvalidInput, match="not under a configured sync root"):
+        await book.create(tenant.admin, _draft(str(outside)))
+    made = await book.create(tenant.admin, _draft(str(srv / "runbooks"), prefix="ops"))
+    assert made.kind == KIND and made.params["prefix"] == "ops"
+    unconfigured = schedule_book(store, BotRegistry.load(["bots.ops:bot"]))
+    with pytest.raises(InvalidInput, match="no knowledge sync roots"):
+        await unconfigured.create(tenant.admin, _draft(str(srv / "runbooks")))
