@@ -3,6 +3,8 @@
 // piece of text becomes a Text node and the few elements used are created by name. Whatever
 // does not match the subset (raw HTML, a javascript: link) stays visible as the text it is.
 
+import { splitCitations } from "./citations.js";
+
 const FENCE = /```[^\n`]*\n([\s\S]*?)(?:```|$)/g;
 const INLINE = new RegExp(
   [
@@ -66,7 +68,7 @@ function appendParagraphs(parent, text) {
 }
 
 export function renderMarkdown(text) {
-  const source = String(text ?? "");
+  const { body: source, citations } = splitCitations(text);
   const out = document.createDocumentFragment();
   let at = 0;
   for (const match of source.matchAll(FENCE)) {
@@ -75,5 +77,31 @@ export function renderMarkdown(text) {
     at = match.index + match[0].length;
   }
   appendParagraphs(out, source.slice(at));
+  if (citations.length) out.append(footnotes(citations));
   return out;
+}
+
+// Trailing "[n] title, source" lines as footnotes: a link when the source is an http(s) URL,
+// else the title with the path as code.
+function footnotes(citations) {
+  const list = element("ol", ...citations.map(footnote));
+  list.className = "footnotes";
+  return list;
+}
+
+function footnote({ ref, title, source }) {
+  const item = element("li");
+  item.value = ref;
+  const href = safeUrl(source);
+  if (href !== null) {
+    const link = element("a", title);
+    link.href = href;
+    link.rel = "noopener noreferrer nofollow";
+    link.target = "_blank";
+    item.append(link);
+  } else {
+    item.append(title);
+    if (source) item.append(" ", element("code", source));
+  }
+  return item;
 }
