@@ -17,6 +17,7 @@ from core.model.port import DeltaSink, ModelClient, ModelReply, ModelRequest, To
 from core.records import NewEvent, Run
 from core.steps import AuditNote, StepOutcome
 from core.tools.arguments import parse_arguments
+from core.tools.knowledge import cited
 from core.tools.registry import ToolRegistry
 
 
@@ -81,7 +82,7 @@ class ModelStep:
             return StepOutcome(
                 status=RunStatus.COMPLETED,
                 state=state.with_messages({"role": "assistant", "content": answer}).to_json(),
-                events=[*events, *out_events, NewEvent(EventType.RUN_COMPLETED, {"answer": answer})],
+                events=[*events, *out_events, NewEvent(EventType.RUN_COMPLETED, _completed(state, answer))],
                 answer=answer,
                 audit=guard_audit + out_audit,
                 **usage,
@@ -183,3 +184,10 @@ def _check(tools: ToolRegistry, call: ToolCall) -> dict[str, Any] | tuple[str, s
         return parse_arguments(spec, call.arguments)
     except ToolArgumentsInvalid as exc:
         return exc.code, exc.message
+
+
+def _completed(state: AgentState, answer: str) -> dict[str, Any]:
+    """`RunCompleted`'s payload: the answer, and the knowledge passages it cites, so every surface
+    renders its sources (channels/story/citations.py)."""
+    sources = cited(state.messages, answer)
+    return {"answer": answer, "citations": sources} if sources else {"answer": answer}

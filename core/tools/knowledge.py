@@ -10,7 +10,8 @@ searcher is a service, not a declaration. Unbound, the tool says knowledge is no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -93,3 +94,37 @@ def render(answer: KnowledgeAnswer) -> dict[str, Any]:
     if not results:
         out["notice"] = "No passage the requester may see matches; say you found nothing, do not guess."
     return out
+
+
+def cited(messages: Sequence[Mapping[str, object]], answer: str) -> list[dict[str, Any]]:
+    """The passages an answer cites: the results of this turn's `search_knowledge` calls (since
+    the last user message) whose `[ref]` the answer names, as `{ref, title, source}` in ref order.
+    Recorded with the answer (`RunCompleted.citations`), so each surface renders its sources
+    whether or not the model also wrote them out as lines."""
+    searches: set[str] = set()
+    found: dict[int, dict[str, Any]] = {}
+    for message in messages:
+        if message.get("role") == "user":
+            searches.clear()
+            found.clear()
+        calls = message.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
+            if isinstance(call, dict) and (call.get("function") or {}).get("name") == NAME:
+                searches.add(str(call.get("id")))
+        if message.get("role") == "tool" and message.get("tool_call_id") in searches:
+            for result in _results(message.get("content")):
+                found.setdefault(result["ref"], result)
+    return [found[ref] for ref in sorted(found) if f"[{ref}]" in answer]
+
+
+def _results(content: Any) -> list[dict[str, Any]]:
+    try:
+        body = json.loads(content) if isinstance(content, str) else content
+    except ValueError:
+        return []
+    results = body.get("results") if isinstance(body, dict) else None
+    return [
+        {"ref": r["ref"], "title": str(r.get("title") or ""), "source": str(r.get("source") or "")}
+        for r in results or ()
+        if isinstance(r, dict) and isinstance(r.get("ref"), int) and not r.get("withheld")
+    ]

@@ -4,6 +4,7 @@ withheld; and the offline demo bot answering "how do I connect Slack?" with a ci
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,7 +17,7 @@ from core.runtime import Submission
 from core.settings import Settings
 from core.store.context import ContextStore
 from core.tools import ToolContext, invoke_tool
-from core.tools.knowledge import KnowledgeToolSpec, render, search_knowledge
+from core.tools.knowledge import KnowledgeToolSpec, cited, render, search_knowledge
 from knowledge.ingest import IngestReport
 from knowledge.kit import DEMO_NAMESPACE
 from service.composition import Service, build_service
@@ -76,6 +77,10 @@ async def test_the_demo_bot_answers_how_to_connect_slack_with_a_citation(svc: Se
     assert run.status is RunStatus.COMPLETED, run
     assert run.answer is not None and "[1]" in run.answer and "README.md" in run.answer
     assert "Slack" in run.answer
+    # The passage it cites is recorded with the answer, for every surface to render.
+    events = await svc.runtime.events(who, run.id)
+    completed = next(e for e in events if e.type == "RunCompleted")
+    assert [(c["ref"], c["source"]) for c in completed.payload["citations"]] == [(1, "README.md")]
     again = await svc.knowledge.ensure_demo_docs(DEMO_TENANT, "demo-admin")
     assert "README.md" in again.unchanged
 
@@ -140,3 +145,25 @@ async def test_what_a_run_retrieved_reaches_only_those_who_may_see_the_run(
     alices = await ask(alice)
     assert "found nothing" in str((await svc.runtime.run(alice, alices)).answer)
     assert not any("1234" in str(e.payload) for e in await svc.runtime.events(alice, alices))
+
+
+def test_an_answer_cites_only_the_passages_it_names_from_this_turns_searches() -> None:
+    def search(call_id: str, *refs: int) -> list[dict[str, object]]:
+        results = [{"ref": r, "title": f"Doc {r}", "source": f"doc{r}.md"} for r in refs]
+        return [
+            {"role": "assistant", "tool_calls": [{"id": call_id, "function": {"name": "search_knowledge"}}]},
+            {"role": "tool", "tool_call_id": call_id, "content": json.dumps({"results": results})},
+        ]
+
+    messages = [
+        {"role": "user", "content": "earlier"},
+        *search("a", 1),
+        {"role": "user", "content": "now"},
+        *search("b", 1, 2, 3),
+        {"role": "tool", "tool_call_id": "other", "content": json.dumps({"results": [{"ref": 4}]})},
+    ]
+    assert cited(messages, "See [3] and [1]; [4] is not a search result.") == [
+        {"ref": 1, "title": "Doc 1", "source": "doc1.md"},
+        {"ref": 3, "title": "Doc 3", "source": "doc3.md"},
+    ]
+    assert cited(messages, "No sources.") == []
