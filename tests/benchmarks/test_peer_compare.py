@@ -14,7 +14,7 @@ from benchmarks.accounting import (
     parse_pid_stat,
     pg_per_run,
 )
-from benchmarks.peer_compare import Measurement, format_tables, spread
+from benchmarks.peer_figures import Measurement, format_tables, spread
 
 
 def test_a_pid_stat_line_gives_name_parent_and_cpu_even_with_parentheses_in_the_name() -> None:
